@@ -1,0 +1,150 @@
+"""``hullscan.inventory``: what is installed in an image."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from hullscan import _core, sources
+from hullscan.cache import LayerCache, cache_dir, ensure_dir
+from hullscan.model import Distro, Inventory, Layer, Package
+from hullscan.sources.image import LayerSpec
+
+
+def _scan(spec: LayerSpec) -> _core.LayerResult:
+    return _core.scan_layer(
+        spec.blob.path,
+        spec.blob.offset,
+        spec.blob.length,
+        expected_digest=spec.digest,
+        expected_diff_id=spec.diff_id,
+    )
+
+
+def inventory(
+    source: str | os.PathLike[str],
+    *,
+    platform: str | None = None,
+    cache_dir_path: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> Inventory:
+    """Inventory an image or root filesystem.
+
+    ``source`` is ``oci-dir:PATH``, ``oci-archive:PATH``, ``docker-archive:PATH``, ``dir:PATH`` or a
+    bare path (sniffed). ``platform`` (``os/arch[/variant]``) picks one image of a multi-platform
+    index; the default is linux/amd64, or the only image. Layer results are cached by diff_id and
+    cataloger versions in the cache directory (``$HULLSCAN_CACHE_DIR`` or the user cache dir).
+
+    Raises a :class:`hullscan.errors.HullscanError` subclass on bad input.
+    """
+    text = os.fspath(source)
+    spec = sources.parse(text)
+    if spec.kind == "dir":
+        result = _core.scan_dir(spec.path)
+        layer = Layer(index=0, digest="", diff_id="", compression="dir")
+        return _assemble(str(spec), spec.kind, [result], [layer], [], None, None, None, [])
+    root = cache_dir(cache_dir_path)
+    cache = LayerCache(root) if use_cache else None
+    store = sources.open_store(spec, ensure_dir(root / "tmp"))
+    try:
+        image = sources.resolve(spec, store, platform)
+        results: list[_core.LayerResult] = []
+        layers: list[Layer] = []
+        for ls in image.layers:
+            cached = cache.get(ls.diff_id) if cache is not None else None
+            result = cached if cached is not None else _scan(ls)
+            if cached is None and cache is not None:
+                cache.put(result)
+            results.append(result)
+            layers.append(
+                Layer(
+                    index=ls.index,
+                    digest=ls.digest or result.digest,
+                    diff_id=ls.diff_id,
+                    media_type=ls.media_type,
+                    size=ls.size or result.compressed_size,
+                    compression=result.compression,
+                    uncompressed_size=result.uncompressed_size,
+                    cached=cached is not None,
+                    created_by=ls.created_by,
+                )
+            )
+    finally:
+        store.close()
+    return _assemble(
+        str(spec),
+        spec.kind,
+        results,
+        layers,
+        image.warnings,
+        image.manifest_digest,
+        image.config_digest,
+        image.platform,
+        image.repo_tags,
+    )
+
+
+def _assemble(
+    source: str,
+    kind: str,
+    results: list[_core.LayerResult],
+    layers: list[Layer],
+    warnings: list[str],
+    manifest_digest: str | None,
+    config_digest: str | None,
+    platform: str | None,
+    repo_tags: list[str],
+) -> Inventory:
+    merged: dict[str, Any] = json.loads(_core.merge_layers(results))
+    d = merged.get("distro")
+    distro = (
+        Distro(
+            id=d["id"],
+            version_id=d["version_id"],
+            codename=d.get("codename"),
+            pretty_name=d.get("pretty_name"),
+            ecosystem=d.get("ecosystem"),
+            source_file=d.get("source_file", ""),
+        )
+        if d
+        else None
+    )
+    packages = tuple(
+        Package(
+            name=p["name"],
+            version=p["version"],
+            ecosystem=p["ecosystem"],
+            purl=p["purl"],
+            kind=p["kind"],
+            epoch=p.get("epoch"),
+            source_name=p.get("source_name"),
+            source_version=p.get("source_version"),
+            arch=p.get("arch"),
+            license=p.get("license"),
+            layer_index=p["layer_index"],
+            # Layer identity comes from the image (the blob digest the manifest names).
+            layer_diff_id=layers[p["layer_index"]].diff_id,
+            layer_digest=layers[p["layer_index"]].digest,
+            locations=tuple(p["locations"]),
+        )
+        for p in merged["packages"]
+    )
+    return Inventory(
+        source=source,
+        source_type=kind,
+        distro=distro,
+        layers=tuple(layers),
+        packages=packages,
+        warnings=tuple(warnings) + tuple(merged.get("warnings", [])),
+        manifest_digest=manifest_digest,
+        config_digest=config_digest,
+        platform=platform,
+        repo_tags=tuple(repo_tags),
+    )
+
+
+__all__ = ["inventory"]
+
+_ = Path  # re-exported type used in signatures by callers

@@ -1,0 +1,89 @@
+"""The inventory data model: frozen, typed values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+INVENTORY_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Distro:
+    """The image's distribution, from its release files."""
+
+    id: str
+    version_id: str
+    codename: str | None = None
+    pretty_name: str | None = None
+    #: OSV ecosystem of OS packages: ``Alpine:v3.20``, ``Debian:12``, ``Ubuntu:22.04:LTS`` ...
+    ecosystem: str | None = None
+    source_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One layer of the image, lowest first."""
+
+    index: int
+    digest: str
+    diff_id: str
+    media_type: str = ""
+    size: int = 0
+    compression: str = ""
+    uncompressed_size: int = 0
+    #: Whether this layer's result came from the layer cache (no byte of it was read).
+    cached: bool = False
+    #: The build step that created the layer, from the config history, when known.
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """A package installed in the squashed image."""
+
+    name: str
+    version: str
+    #: OSV ecosystem (``Alpine:v3.20``, ``Debian:12``, ``PyPI``, ...).
+    ecosystem: str
+    purl: str
+    #: Which cataloger found it: ``apk``, ``deb``, ``rpm``, ``python``.
+    kind: str
+    epoch: int | None = None
+    source_name: str | None = None
+    source_version: str | None = None
+    arch: str | None = None
+    license: str | None = None
+    layer_index: int = 0
+    layer_diff_id: str = ""
+    layer_digest: str = ""
+    #: Absolute paths in the image of the files the package was found in.
+    locations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """What is installed in an image: its distro, layers and packages."""
+
+    source: str
+    source_type: str
+    distro: Distro | None
+    layers: tuple[Layer, ...]
+    packages: tuple[Package, ...]
+    warnings: tuple[str, ...] = ()
+    manifest_digest: str | None = None
+    config_digest: str | None = None
+    platform: str | None = None
+    repo_tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``--format json`` output)."""
+        d = asdict(self)
+        d["schema_version"] = INVENTORY_SCHEMA_VERSION
+        for p in d["packages"]:
+            p["locations"] = list(p["locations"])
+        return d
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)

@@ -1,0 +1,114 @@
+//! Catalogers: each declares which paths it wants and parses one file at a time.
+//!
+//! The layer walk asks every cataloger in [`CATALOGERS`] whether it wants an entry (a few string
+//! comparisons, no allocation), reads only the wanted regular files (up to the cataloger's size limit)
+//! and hands their bytes to [`Cataloger::parse`]. Adding an ecosystem is one file plus one line in the
+//! list. Each cataloger has a version that is part of the layer-cache key: bump it when its output
+//! changes, and only layers it read are re-analysed.
+
+use crate::model::FileResult;
+
+pub mod apk;
+pub mod dpkg;
+pub mod python;
+pub mod release;
+pub mod rpm;
+
+/// Parses one kind of file into packages or release facts.
+pub trait Cataloger: Sync {
+    /// Stable name, e.g. `dpkg`.
+    fn name(&self) -> &'static str;
+    /// Bump when the output for the same input changes.
+    fn version(&self) -> u32;
+    /// The paths this cataloger reads, as documentation (`**` = any directories).
+    fn patterns(&self) -> &'static [&'static str];
+    /// Whether the normalised, root-relative `path` is one of [`Cataloger::patterns`].
+    fn wants(&self, path: &str) -> bool;
+    /// Files larger than this are skipped with a warning.
+    fn max_size(&self) -> u64;
+    /// Parse `data` read from `path`. `Err` becomes a warning; other files still count.
+    ///
+    /// # Errors
+    /// A message saying why the file could not be understood.
+    fn parse(&self, path: &str, data: &[u8]) -> Result<FileResult, String>;
+}
+
+/// Every cataloger, in the order their results are listed.
+pub static CATALOGERS: &[&dyn Cataloger] = &[
+    &release::ReleaseCataloger,
+    &apk::ApkCataloger,
+    &dpkg::DpkgCataloger,
+    &rpm::RpmCataloger,
+    &python::PythonCataloger,
+];
+
+/// `name=version` of every cataloger, sorted: part of each layer's cache key.
+#[must_use]
+pub fn versions() -> Vec<String> {
+    let mut v: Vec<String> = CATALOGERS
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.version()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The first cataloger that wants `path`.
+#[must_use]
+pub fn find(path: &str) -> Option<&'static dyn Cataloger> {
+    CATALOGERS.iter().copied().find(|c| c.wants(path))
+}
+
+/// Text of a file, lossily decoded: package databases are UTF-8 in practice, but a stray byte in one
+/// description must not lose the whole database.
+pub(crate) fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(data)
+}
+
+/// Parse RFC 822-like stanzas ("Key: value", continuation lines start with white space) separated by
+/// blank lines, as dpkg status files and Python METADATA use. Calls `f` with each stanza's fields;
+/// continuation lines are appended with a newline. Only the keys `keep` names are stored.
+pub(crate) fn for_each_stanza<'a>(
+    text: &'a str,
+    keep: &[&str],
+    mut f: impl FnMut(&[(&'a str, String)]),
+) {
+    let mut fields: Vec<(&'a str, String)> = Vec::new();
+    let mut current: Option<usize> = None;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !fields.is_empty() {
+                f(&fields);
+                fields.clear();
+            }
+            current = None;
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(i) = current {
+                fields[i].1.push('\n');
+                fields[i].1.push_str(line.trim());
+            }
+            continue;
+        }
+        current = None;
+        if let Some((k, v)) = line.split_once(':') {
+            let k = k.trim();
+            if keep.iter().any(|w| w.eq_ignore_ascii_case(k)) {
+                fields.push((k, v.trim().to_string()));
+                current = Some(fields.len() - 1);
+            }
+        }
+    }
+    if !fields.is_empty() {
+        f(&fields);
+    }
+}
+
+pub(crate) fn field<'b>(fields: &'b [(&str, String)], key: &str) -> Option<&'b str> {
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,95 @@
+//! Python: `*.dist-info/METADATA`, `*.egg-info/PKG-INFO` and single-file `*.egg-info`, anywhere.
+
+use super::{field, for_each_stanza, Cataloger};
+use crate::model::{FileResult, RawPackage};
+
+pub struct PythonCataloger;
+
+impl Cataloger for PythonCataloger {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &["**/*.dist-info/METADATA", "**/*.egg-info/PKG-INFO", "**/*.egg-info"]
+    }
+    fn wants(&self, path: &str) -> bool {
+        let (dir, file) = crate::paths::split(path);
+        match file {
+            "METADATA" => dir.ends_with(".dist-info"),
+            "PKG-INFO" => dir.ends_with(".egg-info"),
+            f => f.ends_with(".egg-info") && f.len() > ".egg-info".len(),
+        }
+    }
+    fn max_size(&self) -> u64 {
+        16 * 1024 * 1024
+    }
+    fn parse(&self, path: &str, data: &[u8]) -> Result<FileResult, String> {
+        let text = super::text(data);
+        // Only the header block counts: the body (after the first blank line) is the description.
+        let header = text.split("\n\n").next().unwrap_or("");
+        let mut packages = Vec::new();
+        let mut seen = false;
+        for_each_stanza(header, &["Name", "Version", "License", "License-Expression"], |f| {
+            if seen {
+                return;
+            }
+            seen = true;
+            if let (Some(name), Some(version)) = (field(f, "Name"), field(f, "Version")) {
+                let license = field(f, "License-Expression")
+                    .or_else(|| field(f, "License").filter(|l| !l.contains('\n') && l.len() < 200))
+                    .filter(|l| !l.eq_ignore_ascii_case("UNKNOWN"))
+                    .map(str::to_string);
+                packages.push(RawPackage {
+                    kind: "python".into(),
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    epoch: None,
+                    source_name: None,
+                    source_version: None,
+                    arch: None,
+                    license,
+                });
+            }
+        });
+        if packages.is_empty() {
+            return Err("no Name and Version in the metadata header".into());
+        }
+        Ok(FileResult {
+            path: path.to_string(),
+            cataloger: self.name().to_string(),
+            packages,
+            release: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wants() {
+        let c = PythonCataloger;
+        assert!(c.wants("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA"));
+        assert!(c.wants("opt/app/foo.egg-info/PKG-INFO"));
+        assert!(c.wants("usr/lib/python3/dist-packages/foo-1.0.egg-info"));
+        assert!(!c.wants("METADATA"));
+        assert!(!c.wants("x/.egg-info"));
+    }
+
+    #[test]
+    fn metadata() {
+        let r = PythonCataloger
+            .parse(
+                "a.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: requests\nVersion: 2.32.3\nLicense: Apache-2.0\n\nName: not-this\n",
+            )
+            .unwrap();
+        assert_eq!(r.packages.len(), 1);
+        assert_eq!(r.packages[0].name, "requests");
+        assert_eq!(r.packages[0].license.as_deref(), Some("Apache-2.0"));
+    }
+}

@@ -1,0 +1,110 @@
+//! The values that cross from the core to its callers. Everything here is plain data with serde,
+//! so a layer result can be cached on disk and an inventory handed to Python as JSON.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A package as one cataloger found it in one file, before the image's distro is known.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RawPackage {
+    /// `apk`, `deb`, `rpm` or `python`.
+    pub kind: String,
+    pub name: String,
+    /// The full comparable version: dpkg `[epoch:]upstream[-revision]`, apk `1.2.3-r0`,
+    /// rpm `[epoch:]version-release`, PEP 440 as written for Python.
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+/// What one cataloger made of one file.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct FileResult {
+    pub path: String,
+    pub cataloger: String,
+    #[serde(default)]
+    pub packages: Vec<RawPackage>,
+    /// Key/value facts from a release file (os-release keys, or `ALPINE_RELEASE`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<BTreeMap<String, String>>,
+}
+
+/// Everything a layer contributes: its cataloged files and what it deletes from lower layers.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct LayerResult {
+    /// `sha256:...` of the blob as stored (compressed).
+    pub digest: String,
+    /// `sha256:...` of the uncompressed tar stream.
+    pub diff_id: String,
+    /// `gzip`, `zstd`, `none`, or `dir` for a root filesystem.
+    pub compression: String,
+    pub compressed_size: u64,
+    pub uncompressed_size: u64,
+    pub files: Vec<FileResult>,
+    /// Paths removed by `.wh.NAME` entries.
+    pub whiteouts: Vec<String>,
+    /// Directories made opaque by `.wh..wh..opq` entries.
+    pub opaque_dirs: Vec<String>,
+    pub warnings: Vec<String>,
+    /// `name=version` of every cataloger that read this layer (part of the cache key).
+    pub catalogers: Vec<String>,
+}
+
+/// The distribution of the squashed image.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Distro {
+    /// os-release `ID` (`alpine`, `debian`, `ubuntu`, `amzn`, `rhel`, ...).
+    pub id: String,
+    pub version_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+    /// OSV ecosystem for OS packages (`Alpine:v3.20`, `Debian:12`, `Ubuntu:22.04:LTS`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+    /// The file the facts came from.
+    pub source_file: String,
+}
+
+/// A package of the squashed image.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    pub kind: String,
+    pub ecosystem: String,
+    pub purl: String,
+    #[serde(default)]
+    pub epoch: Option<u64>,
+    #[serde(default)]
+    pub source_name: Option<String>,
+    #[serde(default)]
+    pub source_version: Option<String>,
+    #[serde(default)]
+    pub arch: Option<String>,
+    #[serde(default)]
+    pub license: Option<String>,
+    /// Index into the inventory's layers of the layer that introduced this package.
+    pub layer_index: usize,
+    pub layer_diff_id: String,
+    pub layer_digest: String,
+    /// Files (absolute paths in the image) the package was found in.
+    pub locations: Vec<String>,
+}
+
+/// The squashed result of merging layer results in order.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Inventory {
+    pub distro: Option<Distro>,
+    pub packages: Vec<Package>,
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,138 @@
+//! Package URLs (purl spec), with the distro qualifiers scanners use.
+
+use crate::model::{Distro, RawPackage};
+use std::fmt::Write;
+
+/// Percent-encode a purl component: everything outside the unreserved set is encoded.
+fn enc(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let c = b as char;
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~') || (keep_slash && c == '/') {
+            out.push(c);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn namespace(kind: &str, d: Option<&Distro>) -> String {
+    let id = d.map_or("", |d| d.id.as_str());
+    match (kind, id) {
+        ("apk", "") => "alpine".into(),
+        ("deb", "") => "debian".into(),
+        ("rpm", "" | "rhel") => "redhat".into(),
+        (_, id) => id.to_string(),
+    }
+}
+
+/// The purl of a package found in an image with the given distro.
+#[must_use]
+pub fn for_package(p: &RawPackage, d: Option<&Distro>) -> String {
+    match p.kind.as_str() {
+        "python" => {
+            let name = normalize_python(&p.name);
+            format!("pkg:pypi/{}@{}", enc(&name, false), enc(&p.version, false))
+        }
+        kind @ ("apk" | "deb" | "rpm") => {
+            let ns = namespace(kind, d);
+            // rpm purls carry the epoch as a qualifier, not in the version.
+            let version = if kind == "rpm" {
+                p.version
+                    .split_once(':')
+                    .filter(|_| p.epoch.is_some())
+                    .map_or(p.version.as_str(), |(_, v)| v)
+            } else {
+                p.version.as_str()
+            };
+            let mut q: Vec<(&str, String)> = Vec::new();
+            if let Some(a) = &p.arch {
+                q.push(("arch", a.clone()));
+            }
+            if let Some(d) = d {
+                if !d.version_id.is_empty() {
+                    q.push(("distro", format!("{}-{}", d.id, d.version_id)));
+                }
+            }
+            if let Some(e) = p.epoch {
+                q.push(("epoch", e.to_string()));
+            }
+            if let Some(src) = &p.source_name {
+                if src != &p.name {
+                    let upstream = match &p.source_version {
+                        Some(sv) if kind == "deb" && sv != &p.version => format!("{src}@{sv}"),
+                        _ => src.clone(),
+                    };
+                    q.push(("upstream", upstream));
+                }
+            }
+            q.sort_by(|a, b| a.0.cmp(b.0));
+            let mut s = format!(
+                "pkg:{kind}/{}/{}@{}",
+                enc(&ns, false),
+                enc(&p.name, false),
+                enc(version, false)
+            );
+            for (i, (k, v)) in q.iter().enumerate() {
+                s.push(if i == 0 { '?' } else { '&' });
+                s.push_str(k);
+                s.push('=');
+                s.push_str(&enc(v, false));
+            }
+            s
+        }
+        other => format!("pkg:generic/{}@{}", enc(&p.name, false), enc(&p.version, false)).replace(
+            "pkg:generic/",
+            &format!("pkg:generic/{}-", enc(other, false)),
+        ),
+    }
+}
+
+/// PEP 503 name normalisation, as the pypi purl type requires.
+#[must_use]
+pub fn normalize_python(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut dash = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            dash = true;
+        } else {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purls() {
+        let d = Distro {
+            id: "debian".into(),
+            version_id: "12".into(),
+            ..Distro::default()
+        };
+        let p = RawPackage {
+            kind: "deb".into(),
+            name: "libssl3".into(),
+            version: "3.0.11-1~deb12u2".into(),
+            epoch: None,
+            source_name: Some("openssl".into()),
+            source_version: Some("3.0.11-1~deb12u2".into()),
+            arch: Some("amd64".into()),
+            license: None,
+        };
+        assert_eq!(
+            for_package(&p, Some(&d)),
+            "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
+        );
+        assert_eq!(normalize_python("Foo.Bar__baz"), "foo-bar-baz");
+    }
+}
