@@ -34,7 +34,7 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """Every test gets its own empty cache dir, so no test sees another's layer cache."""
     cache = tmp_path / "hullscan-cache"
     monkeypatch.setenv("HULLSCAN_CACHE_DIR", str(cache))
-    yield cache
+    return cache
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +42,6 @@ def edge_fixtures(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     """../shared/data/fixtures/pkgdb-and-image-edge-fixtures.tar.zst, unpacked once."""
     out = tmp_path_factory.mktemp("edge-fixtures")
     archive = data_dir / "fixtures" / "pkgdb-and-image-edge-fixtures.tar.zst"
-    zstd = subprocess.run(
-        [require_tool("zstd"), "-dc", str(archive)], check=True, capture_output=True
-    )
+    zstd = subprocess.run([require_tool("zstd"), "-dc", str(archive)], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(out)], input=zstd.stdout, check=True)
     return out

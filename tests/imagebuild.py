@@ -15,9 +15,7 @@ from pathlib import Path
 
 
 def run(*cmd: str | Path, cwd: Path | None = None) -> str:
-    proc = subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stderr}")
     return proc.stdout

@@ -1,6 +1,25 @@
 """Type stubs for the Rust extension (checked with mypy.stubtest)."""
 
 from os import PathLike
+from typing import final
+
+__all__ = [
+    "CacheError",
+    "DigestMismatchError",
+    "HullscanError",
+    "ImageFormatError",
+    "LayerError",
+    "LayerResult",
+    "LimitExceededError",
+    "PlatformNotFoundError",
+    "SourceError",
+    "__version__",
+    "cataloger_versions",
+    "catalogers",
+    "merge_layers",
+    "scan_dir",
+    "scan_layer",
+]
 
 __version__: str
 
@@ -13,6 +32,7 @@ class DigestMismatchError(HullscanError): ...
 class LimitExceededError(HullscanError): ...
 class CacheError(HullscanError): ...
 
+@final
 class LayerResult:
     @property
     def digest(self) -> str: ...

@@ -67,11 +67,7 @@ def layout_prefix(names: set[str] | dict[str, tuple[int, int]]) -> str:
     holds ``oci-layout`` + ``index.json`` (as ``tar -cf x.tar layout-dir`` makes)."""
     if "manifest.json" in names or "index.json" in names:
         return ""
-    dirs = {
-        n.rsplit("/", 1)[0]
-        for n in names
-        if n.count("/") == 1 and n.endswith("/oci-layout")
-    }
+    dirs = {n.rsplit("/", 1)[0] for n in names if n.count("/") == 1 and n.endswith("/oci-layout")}
     dirs = {d for d in dirs if f"{d}/index.json" in names}
     return dirs.pop() if len(dirs) == 1 else ""
 

@@ -52,9 +52,7 @@ class Platform:
     def parse(cls, text: str) -> Platform:
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
-            raise PlatformNotFoundError(
-                f"invalid platform {text!r}: expected os/arch or os/arch/variant"
-            )
+            raise PlatformNotFoundError(f"invalid platform {text!r}: expected os/arch or os/arch/variant")
         return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
     def __str__(self) -> str:
@@ -193,9 +191,7 @@ def _config(store: BlobStore, manifest: Any) -> dict[str, Any]:
     if mt in INDEX_TYPES:
         raise ImageFormatError("expected an image manifest, found an index")
     if manifest.get("schemaVersion") != 2:
-        raise ImageFormatError(
-            f"unsupported manifest schemaVersion {manifest.get('schemaVersion')!r}"
-        )
+        raise ImageFormatError(f"unsupported manifest schemaVersion {manifest.get('schemaVersion')!r}")
     cfg = manifest.get("config")
     if not isinstance(cfg, dict) or not isinstance(cfg.get("digest"), str):
         raise ImageFormatError("manifest has no config descriptor")
@@ -235,9 +231,7 @@ def layers_from_manifest(
         raise ImageFormatError("manifest has no layers list")
     ids = diff_ids(config)
     if len(ids) != len(descs):
-        raise ImageFormatError(
-            f"manifest lists {len(descs)} layers but the config has {len(ids)} diff_ids"
-        )
+        raise ImageFormatError(f"manifest lists {len(descs)} layers but the config has {len(ids)} diff_ids")
     hist = history(config)
     out = []
     for i, (d, diff_id) in enumerate(zip(descs, ids, strict=True)):
@@ -246,9 +240,7 @@ def layers_from_manifest(
         digest = check_digest(d["digest"])
         name = digest_path(digest)
         if not store.exists(name):
-            raise ImageFormatError(
-                f"manifest names layer blob {digest}, which is not in {store.description}"
-            )
+            raise ImageFormatError(f"manifest names layer blob {digest}, which is not in {store.description}")
         size = d.get("size")
         out.append(
             LayerSpec(
@@ -311,9 +303,8 @@ def resolve_docker_archive(store: BlobStore, platform: str | None) -> ResolvedIm
     config_digest = sha256(cfg_bytes)
     # The config file is named by its digest (`<hex>.json` or `blobs/sha256/<hex>`): check it.
     stem = cfg_name.rsplit("/", 1)[-1].removesuffix(".json")
-    if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem):
-        if config_digest != "sha256:" + stem:
-            raise DigestMismatchError(f"config {cfg_name}: content hashes to {config_digest}")
+    if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem) and config_digest != "sha256:" + stem:
+        raise DigestMismatchError(f"config {cfg_name}: content hashes to {config_digest}")
     config = parse_json(cfg_bytes, "image config")
     if not isinstance(config, dict):
         raise ImageFormatError("image config is not a JSON object")
@@ -333,9 +324,7 @@ def resolve_docker_archive(store: BlobStore, platform: str | None) -> ResolvedIm
         if not isinstance(name, str):
             raise ImageFormatError(f"layer {i} name is not a string")
         if not store.exists(name):
-            raise ImageFormatError(
-                f"manifest.json names layer {name}, which is not in {store.description}"
-            )
+            raise ImageFormatError(f"manifest.json names layer {name}, which is not in {store.description}")
         digest = None
         parts = name.split("/")
         if len(parts) == 3 and parts[0] == "blobs" and parts[1] == "sha256":

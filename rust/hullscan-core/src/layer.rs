@@ -219,7 +219,8 @@ fn produce(
     tx: &SyncSender<Chunk>,
     limits: Limits,
 ) -> Result<Produced> {
-    let mut file = File::open(&blob.path).map_err(|e| Error::io(blob.path.display().to_string(), e))?;
+    let mut file =
+        File::open(&blob.path).map_err(|e| Error::io(blob.path.display().to_string(), e))?;
     if blob.offset > 0 {
         file.seek(SeekFrom::Start(blob.offset))
             .map_err(|e| Error::io(blob.path.display().to_string(), e))?;
@@ -395,7 +396,8 @@ fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector)
         let kind = entry.header().entry_type();
         if kind.is_file() || kind == tar::EntryType::Continuous {
             let size = entry.size();
-            col.read_file(&path, cat, size, &mut entry).map_err(layer_err)?;
+            col.read_file(&path, cat, size, &mut entry)
+                .map_err(layer_err)?;
         } else if kind.is_hard_link() {
             let target = entry
                 .link_name()
@@ -412,9 +414,9 @@ fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector)
                     col.add(fr);
                 }
                 _ => {
-                    col.result
-                        .warnings
-                        .push(format!("{path}: hard link to a file not read in this layer; skipped"));
+                    col.result.warnings.push(format!(
+                        "{path}: hard link to a file not read in this layer; skipped"
+                    ));
                     col.placeholder(&path, cat);
                 }
             }
@@ -452,7 +454,9 @@ pub fn scan_layer(
             match produce(blob, &what, &tx, limits) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    *failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                    *failure
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                     let _ = tx.send(Err(()));
                     None
                 }
@@ -482,7 +486,10 @@ pub fn scan_layer(
         (walked, produced)
     });
     // A producer failure explains any consumer failure that followed from it.
-    if let Some(e) = failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+    if let Some(e) = failure
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
         return Err(e);
     }
     let produced = match produced {
@@ -496,7 +503,12 @@ pub fn scan_layer(
     };
     let (diff_id, uncompressed_size) = walked?;
     check_digest("blob", &what, expected_digest, &produced.digest)?;
-    check_digest("uncompressed layer (diff_id)", &what, expected_diff_id, &diff_id)?;
+    check_digest(
+        "uncompressed layer (diff_id)",
+        &what,
+        expected_diff_id,
+        &diff_id,
+    )?;
     let mut result = col.result;
     result.digest = produced.digest;
     result.diff_id = diff_id;
