@@ -6,9 +6,12 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from imagebuild import docker_archive, extract_rootfs, oci_archive, oci_from_rootfs, run
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HULLSCAN_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
@@ -45,3 +48,58 @@ def edge_fixtures(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     zstd = subprocess.run([require_tool("zstd"), "-dc", str(archive)], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(out)], input=zstd.stdout, check=True)
     return out
+
+
+def apk_installed(rootfs_db: Path) -> set[tuple[str, str, str]]:
+    """(name, version, arch) from an apk ``installed`` database, parsed here independently of hullscan."""
+    rows = set()
+    for block in rootfs_db.read_text().split("\n\n"):
+        fields = dict(line.split(":", 1) for line in block.splitlines() if ":" in line)
+        if "P" in fields:
+            rows.add((fields["P"], fields["V"], fields.get("A", "")))
+    return rows
+
+
+MINIROOTFS = sorted((DATA / "images" / "alpine-minirootfs").glob("*.tar.gz"))
+
+
+@dataclass(frozen=True)
+class Built:
+    name: str
+    rootfs: Path
+    layout: Path
+    tag: str
+    docker_archive: Path
+    oci_archive: Path
+    arch: str
+
+
+def _arch(tarball: Path) -> str:
+    return "arm64" if "aarch64" in tarball.name else "amd64"
+
+
+@pytest.fixture(scope="session")
+def alpine_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    require_tool("umoci")
+    require_tool("skopeo")
+    assert MINIROOTFS, f"no minirootfs tarballs under {DATA}"
+    root = tmp_path_factory.mktemp("alpine")
+    layout = root / "layout"
+    built = {}
+    for tb in MINIROOTFS:
+        name = tb.name.removeprefix("alpine-minirootfs-").removesuffix(".tar.gz")
+        rootfs = extract_rootfs(tb, root / "rootfs" / name)
+        ref = oci_from_rootfs(rootfs, layout, name)
+        arch = _arch(tb)
+        if arch != "amd64":
+            run("umoci", "config", "--image", ref, f"--architecture={arch}")
+        built[name] = Built(
+            name,
+            rootfs,
+            layout,
+            name,
+            docker_archive(layout, name, root / f"{name}.docker.tar"),
+            oci_archive(layout, name, root / f"{name}.oci.tar"),
+            arch,
+        )
+    return built

@@ -40,6 +40,11 @@ def parse(text: str) -> SourceSpec:
                 raise SourceError(f"{text}: {path} does not exist")
             return SourceSpec(scheme, path, tag)
     path = Path(text)
+    if not path.exists() and ":" in text:
+        # A bare OCI layout path with a tag: PATH:TAG.
+        base, tag = text.rsplit(":", 1)
+        if Path(base).is_dir() and sniff(Path(base)) == "oci-dir":
+            return SourceSpec("oci-dir", Path(base), tag)
     if not path.exists():
         raise SourceError(
             f"{text!r} is not an existing path and names no known source type "

@@ -111,6 +111,12 @@ def _is_attestation(desc: dict[str, Any]) -> bool:
     return p is not None and p.os == "unknown" and p.architecture == "unknown"
 
 
+def _ref_name(desc: dict[str, Any]) -> str | None:
+    ann = desc.get("annotations")
+    name = ann.get("org.opencontainers.image.ref.name") if isinstance(ann, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _descriptors(doc: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
         raise ImageFormatError(f"{what} has no manifests list")
@@ -263,14 +269,16 @@ def resolve_oci(store: BlobStore, platform: str | None, tag: str | None) -> Reso
     index = parse_json(store.read("index.json"), "index.json")
     descs = _descriptors(index, "index.json")
     if tag is not None:
-        descs = [
-            d
-            for d in descs
-            if isinstance(d.get("annotations"), dict)
-            and d["annotations"].get("org.opencontainers.image.ref.name") == tag
-        ]
+        descs = [d for d in descs if _ref_name(d) == tag]
         if not descs:
             raise ImageFormatError(f"{store.description} has no image tagged {tag!r}")
+    else:
+        tags = sorted({t for d in descs if (t := _ref_name(d)) is not None})
+        if len(tags) > 1:
+            raise ImageFormatError(
+                f"{store.description} holds several images (tags: {', '.join(tags)}); "
+                "name one as oci-dir:PATH:TAG or oci-archive:PATH:TAG"
+            )
     want = Platform.parse(platform) if platform else None
     found = _candidates(store, descs, 0)
     desc, manifest_bytes, config, plat = _choose(store, found, want)
