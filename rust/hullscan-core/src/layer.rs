@@ -357,15 +357,40 @@ impl Collector {
     }
 }
 
-fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector) -> Result<R> {
+/// Walk the tar stream. `consumed` counts the uncompressed bytes read so far.
+///
+/// Some writers (umoci's `insert --opaque`, for one) end a layer right after the last entry's data,
+/// without the padding and the two zero blocks of the end-of-archive marker. Go's reader, and so
+/// docker and containerd, accept that; so do we, with a warning, when the stream ends inside that
+/// missing tail. A stream that ends inside an entry's data or header is still an error.
+fn walk_tar<R: Read>(
+    reader: R,
+    what: &str,
+    limits: Limits,
+    col: &mut Collector,
+    consumed: &AtomicU64,
+) -> Result<R> {
     let layer_err = |e: io::Error| Error::Layer {
         what: what.to_string(),
         detail: format!("not a readable tar stream: {e}"),
     };
     let mut archive = tar::Archive::new(reader);
     let mut n: u64 = 0;
+    let mut last_end: u64 = 0;
+    let mut short_tail = false;
     for entry in archive.entries().map_err(layer_err)? {
-        let mut entry = entry.map_err(layer_err)?;
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let at = consumed.load(Ordering::Relaxed);
+                if n > 0 && at >= last_end && at < last_end.div_ceil(512) * 512 + 1024 {
+                    short_tail = true;
+                    break;
+                }
+                return Err(layer_err(e));
+            }
+        };
+        last_end = entry.raw_file_position() + entry.size();
         n += 1;
         if n > limits.max_entries {
             return Err(Error::Limit {
@@ -424,7 +449,20 @@ fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector)
             col.placeholder(&path, cat);
         }
     }
-    Ok(archive.into_inner())
+    let mut rest = archive.into_inner();
+    if short_tail {
+        // Only acceptable if the stream really ended there.
+        if drain(&mut rest).map_err(layer_err)? > 0 {
+            return Err(Error::Layer {
+                what: what.to_string(),
+                detail: "not a readable tar stream: corrupt entry header".into(),
+            });
+        }
+        col.result
+            .warnings
+            .push("layer tar ends without its end-of-archive blocks".into());
+    }
+    Ok(rest)
 }
 
 /// Read one layer blob: decompress, walk, catalog, verify digests.
@@ -473,13 +511,14 @@ pub fn scan_layer(
             hasher: Sha256::new(),
             count: Arc::clone(&uncompressed_count),
         };
-        let walked = walk_tar(reader, &what, limits, &mut col).and_then(|mut rest| {
-            drain(&mut rest).map_err(|e| Error::Layer {
-                what: what.clone(),
-                detail: e.to_string(),
-            })?;
-            Ok(rest)
-        });
+        let walked =
+            walk_tar(reader, &what, limits, &mut col, &uncompressed_count).and_then(|mut rest| {
+                drain(&mut rest).map_err(|e| Error::Layer {
+                    what: what.clone(),
+                    detail: e.to_string(),
+                })?;
+                Ok(rest)
+            });
         // Dropping the reader (on error) closes the channel so the producer stops.
         let walked = walked.map(|r| (hex_digest(r.hasher), r.count.load(Ordering::Relaxed)));
         let produced = producer.join();
