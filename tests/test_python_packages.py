@@ -65,9 +65,11 @@ def test_pip_layer_matches_importlib_metadata(python_image: str, pip_target: Pat
             assert p.layer_diff_id == inv.layers[1].diff_id
             assert p.purl.startswith("pkg:pypi/")
             (loc,) = p.locations
-            assert loc.startswith(SITE + "/") and loc.endswith(".dist-info/METADATA")
+            assert loc.startswith(SITE + "/")
+            assert loc.endswith(".dist-info/METADATA")
         else:
-            assert p.kind == "apk" and p.layer_index == 0
+            assert p.kind == "apk"
+            assert p.layer_index == 0
 
 
 def test_pypi_purl_names_are_normalised(python_image: str) -> None:
