@@ -116,9 +116,7 @@ def hullscan_rows(root: Path, location: str) -> list[Row]:
         assert p.kind == "rpm"
         assert p.locations == (location,)
         # rpm prints "(none)" for a missing tag.
-        source_rpm = (
-            f"{p.source_name}-{p.source_version}.src.rpm" if p.source_name is not None else "(none)"
-        )
+        source_rpm = f"{p.source_name}-{p.source_version}.src.rpm" if p.source_name is not None else "(none)"
         rows.append(
             (
                 p.name,
@@ -180,9 +178,7 @@ def rpmdb_sqlite(built_rpms: list[Path], tmp_path_factory: pytest.TempPathFactor
     dbpath = tmp_path_factory.mktemp("rpmdb-sqlite")
     rpm = require_tool("rpm")
     backend = ["--define", "_db_backend sqlite"]
-    subprocess.run(
-        [rpm, "--initdb", "--dbpath", str(dbpath), *backend], check=True, capture_output=True
-    )
+    subprocess.run([rpm, "--initdb", "--dbpath", str(dbpath), *backend], check=True, capture_output=True)
     subprocess.run(
         [
             rpm,
@@ -278,9 +274,7 @@ def bad_header_sqlite(path: Path) -> None:
     """A well-formed rpmdb.sqlite whose one header blob is garbage."""
     con = sqlite3.connect(path)
     try:
-        con.execute(
-            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)"
-        )
+        con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
         con.execute("INSERT INTO Packages (blob) VALUES (?)", (b"\x00\x00\xff\xff" + noise(60, 4),))
         con.commit()
     finally:
