@@ -7,23 +7,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+import pytest  # noqa: F401
 
 import hullscan
-from conftest import REPO, require_tool
-from imagebuild import debootstrap, docker_archive, oci_from_rootfs, run
-
-EXTRA = ("libyaml-0-2", "libjansson4")
-
-
-@dataclass(frozen=True)
-class DebianImage:
-    layout: Path
-    rootfs: Path
-    work: Path
+from conftest import EXTRA, DebianImage
+from imagebuild import docker_archive, run
 
 
 def dpkg_rows(rootfs: Path) -> set[tuple[str, str, str, str, str]]:
@@ -52,61 +42,6 @@ def unpacked(layout: Path, tag: str, dest: Path) -> Path:
         shutil.rmtree(dest)
     run("umoci", "unpack", "--image", f"{layout}:{tag}", dest)
     return dest / "rootfs"
-
-
-def _base_rootfs(work: Path) -> Path:
-    """debootstrap once; reused across local runs through tests/.fixtures (never in a clean clone)."""
-    require_tool("debootstrap")
-    keep = REPO / "tests" / ".fixtures" / "bookworm-minbase.tar"
-    rootfs = work / "rootfs"
-    rootfs.mkdir()
-    if keep.exists():
-        run("tar", "-xpf", keep, "-C", rootfs)
-        return rootfs
-    debootstrap(rootfs)
-    keep.parent.mkdir(parents=True, exist_ok=True)
-    run("tar", "-cpf", keep, "-C", rootfs, ".")
-    return rootfs
-
-
-@pytest.fixture(scope="session")
-def debian_image(tmp_path_factory: pytest.TempPathFactory) -> DebianImage:
-    require_tool("umoci")
-    work = tmp_path_factory.mktemp("debian")
-    rootfs = _base_rootfs(work)
-    layout = work / "layout"
-    oci_from_rootfs(rootfs, layout, "base")
-
-    # Layer 2: install two libraries with dpkg into the unpacked image, then repack as a new layer.
-    debs = work / "debs"
-    debs.mkdir()
-    try:
-        run("apt-get", "download", *EXTRA, cwd=debs)
-    except RuntimeError:
-        run("apt-get", "update", "-qq")
-        run("apt-get", "download", *EXTRA, cwd=debs)
-    bundle = work / "bundle-plus"
-    run("umoci", "unpack", "--image", f"{layout}:base", bundle)
-    run("dpkg", f"--root={bundle / 'rootfs'}", "-i", *sorted(debs.glob("*.deb")))
-    run("umoci", "repack", "--image", f"{layout}:plus", bundle)
-
-    # Layer 3: purge one of them (whiteouts of its files, a rewritten status).
-    bundle = work / "bundle-removed"
-    run("umoci", "unpack", "--image", f"{layout}:plus", bundle)
-    run("dpkg", f"--root={bundle / 'rootfs'}", "--purge", EXTRA[0])
-    run("umoci", "repack", "--image", f"{layout}:removed", bundle)
-
-    # Layer 3': a whiteout of the status file itself.
-    run("umoci", "tag", "--image", f"{layout}:plus", "whiteout")
-    run("umoci", "insert", "--image", f"{layout}:whiteout", "--whiteout", "/var/lib/dpkg/status")
-
-    # Layer 3'': an opaque /var/lib/dpkg holding the base image's status only.
-    opq = work / "opaque-src"
-    opq.mkdir()
-    shutil.copy2(rootfs / "var/lib/dpkg/status", opq / "status")
-    run("umoci", "tag", "--image", f"{layout}:plus", "opaque")
-    run("umoci", "insert", "--image", f"{layout}:opaque", "--opaque", opq, "/var/lib/dpkg")
-    return DebianImage(layout, rootfs, work)
 
 
 def _rows(inv: hullscan.Inventory) -> set[tuple[str, str, str, str, str]]:

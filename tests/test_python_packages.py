@@ -99,10 +99,9 @@ def test_egg_info_and_dist_info_fixtures(edge_fixtures: Path) -> None:
     inv = hullscan.inventory(f"dir:{root}")
     py = {(p.name, p.version) for p in inv.packages if p.kind == "python"}
     expected = set()
-    for meta in [*root.glob("**/*.dist-info/METADATA"), *root.glob("**/*.egg-info/PKG-INFO")]:
+    for meta in [*root.glob("**/*dist-info/METADATA"), *root.glob("**/*egg-info/PKG-INFO")]:
         headers = importlib.metadata.PathDistribution(meta.parent).metadata
         expected.add((headers["Name"], headers["Version"]))
-    assert len(expected) == 2
-    # python/dist-info and python/egg-info hold metadata too, but their names are not
-    # NAME.dist-info / NAME.egg-info, so no installer wrote them there: like syft, not read.
+    # NAME-VER.dist-info, NAME-VER.egg-info, and the plainly named dist-info/ and egg-info/ dirs.
+    assert len(expected) == 4
     assert py == expected

@@ -2,6 +2,7 @@
 
 use super::{field, for_each_stanza, Cataloger};
 use crate::model::{FileResult, RawPackage};
+use crate::paths;
 
 pub struct PythonCataloger;
 
@@ -20,10 +21,13 @@ impl Cataloger for PythonCataloger {
         ]
     }
     fn wants(&self, path: &str) -> bool {
-        let (dir, file) = crate::paths::split(path);
+        let (dir, file) = paths::split(path);
+        // Like syft: any directory whose name ends in "dist-info" / "egg-info" (installers always
+        // write NAME-VERSION.dist-info; the looser match costs nothing and agrees with syft).
+        let last = paths::split(dir).1;
         match file {
-            "METADATA" => dir.ends_with(".dist-info"),
-            "PKG-INFO" => dir.ends_with(".egg-info"),
+            "METADATA" => last.ends_with("dist-info"),
+            "PKG-INFO" => last.ends_with("egg-info"),
             f => f.ends_with(".egg-info") && f.len() > ".egg-info".len(),
         }
     }
@@ -88,6 +92,8 @@ mod tests {
         assert!(c.wants("usr/lib/python3/dist-packages/foo-1.0.egg-info"));
         assert!(!c.wants("METADATA"));
         assert!(!c.wants("x/.egg-info"));
+        assert!(c.wants("python/dist-info/METADATA"));
+        assert!(!c.wants("python/dist-info-x/METADATA"));
     }
 
     #[test]
