@@ -71,7 +71,7 @@ def test_cache_dir_argument_and_no_temp_left(isolated_cache: Path, tmp_path: Pat
     """A gzip-compressed docker-archive is decompressed into the cache's tmp dir, removed after."""
     archive = DATA / "images/docker-archive/trivy-alpine-311.docker-archive.tar.gz"
     other = tmp_path / "elsewhere"
-    inv = hullscan.inventory(str(archive), cache_dir_path=other)
+    inv = hullscan.inventory(str(archive), cache_dir=other)
     assert len(inv.packages) == 14
     assert list((other / "tmp").iterdir()) == []
     assert len(list((other / "layers").rglob("*.json"))) == 1

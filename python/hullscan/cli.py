@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = inventory(
                 args.source,
                 platform=args.platform,
-                cache_dir_path=args.cache_dir,
+                cache_dir=args.cache_dir,
                 use_cache=not args.no_cache,
             )
             text = result.to_json() if args.format == "json" else _table(result)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from hullscan import _core, sources
-from hullscan.cache import LayerCache, cache_dir, ensure_dir
+from hullscan.cache import LayerCache, ensure_dir
+from hullscan.cache import cache_dir as resolve_cache_dir
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sources.image import LayerSpec
 
@@ -27,7 +27,7 @@ def inventory(
     source: str | os.PathLike[str],
     *,
     platform: str | None = None,
-    cache_dir_path: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
 ) -> Inventory:
     """Inventory an image or root filesystem.
@@ -45,7 +45,7 @@ def inventory(
         result = _core.scan_dir(spec.path)
         layer = Layer(index=0, digest="", diff_id="", compression="dir")
         return _assemble(str(spec), spec.kind, [result], [layer], [], None, None, None, [])
-    root = cache_dir(cache_dir_path)
+    root = resolve_cache_dir(cache_dir)
     cache = LayerCache(root) if use_cache else None
     store = sources.open_store(spec, ensure_dir(root / "tmp"))
     try:
@@ -146,5 +146,3 @@ def _assemble(
 
 
 __all__ = ["inventory"]
-
-_ = Path  # re-exported type used in signatures by callers
