@@ -21,10 +21,7 @@ pub fn detect<'a>(files: impl Iterator<Item = &'a FileResult>) -> Option<Distro>
         Distro {
             id,
             version_id: m.get("VERSION_ID").cloned().unwrap_or_default(),
-            codename: m
-                .get("VERSION_CODENAME")
-                .filter(|s| !s.is_empty())
-                .cloned(),
+            codename: m.get("VERSION_CODENAME").filter(|s| !s.is_empty()).cloned(),
             pretty_name: m.get("PRETTY_NAME").cloned(),
             ecosystem: None,
             source_file: format!("/{path}"),
@@ -54,7 +51,10 @@ pub fn detect<'a>(files: impl Iterator<Item = &'a FileResult>) -> Option<Distro>
     };
     // Debian testing/sid have no VERSION_ID in os-release; debian_version has "trixie/sid".
     if d.id == "debian" && d.version_id.is_empty() {
-        if let Some(v) = rel.get("etc/debian_version").and_then(|m| m.get("DEBIAN_VERSION")) {
+        if let Some(v) = rel
+            .get("etc/debian_version")
+            .and_then(|m| m.get("DEBIAN_VERSION"))
+        {
             d.version_id.clone_from(v);
         }
     }
@@ -165,13 +165,19 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(ecosystem(&d("alpine", "3.20.3", "")).unwrap(), "Alpine:v3.20");
+        assert_eq!(
+            ecosystem(&d("alpine", "3.20.3", "")).unwrap(),
+            "Alpine:v3.20"
+        );
         assert_eq!(ecosystem(&d("debian", "12", "")).unwrap(), "Debian:12");
         assert_eq!(
             ecosystem(&d("ubuntu", "22.04", "Ubuntu 22.04.4 LTS")).unwrap(),
             "Ubuntu:22.04:LTS"
         );
-        assert_eq!(ecosystem(&d("ubuntu", "23.10", "Ubuntu 23.10")).unwrap(), "Ubuntu:23.10");
+        assert_eq!(
+            ecosystem(&d("ubuntu", "23.10", "Ubuntu 23.10")).unwrap(),
+            "Ubuntu:23.10"
+        );
         assert_eq!(
             ecosystem(&d("alpine", "3.21.0_alpha20240923", "Alpine Linux edge")).unwrap(),
             "Alpine:edge"

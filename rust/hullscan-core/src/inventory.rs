@@ -135,7 +135,11 @@ mod tests {
         let l0 = layer(vec![status(vec![pkg("a", "1")])], &[], &[]);
         let l1 = layer(vec![status(vec![pkg("a", "1"), pkg("b", "2")])], &[], &[]);
         let inv = merge(&[l0.clone(), l1.clone()]);
-        let by: HashMap<_, _> = inv.packages.iter().map(|p| (p.name.as_str(), p.layer_index)).collect();
+        let by: HashMap<_, _> = inv
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.layer_index))
+            .collect();
         assert_eq!(by["a"], 0);
         assert_eq!(by["b"], 1);
         // Deleting the status file removes everything.

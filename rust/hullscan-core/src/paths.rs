@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn normalizes() {
-        assert_eq!(normalize("./etc/os-release").as_deref(), Some("etc/os-release"));
+        assert_eq!(
+            normalize("./etc/os-release").as_deref(),
+            Some("etc/os-release")
+        );
         assert_eq!(normalize("/etc//apk/./x").as_deref(), Some("etc/apk/x"));
         assert_eq!(normalize("a/../b").as_deref(), Some("b"));
         assert_eq!(normalize("../etc/passwd"), None);

@@ -8,7 +8,10 @@ fn enc(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         let c = b as char;
-        if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~') || (keep_slash && c == '/') {
+        if c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '-' | '_' | '~')
+            || (keep_slash && c == '/')
+        {
             out.push(c);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -82,7 +85,12 @@ pub fn for_package(p: &RawPackage, d: Option<&Distro>) -> String {
             }
             s
         }
-        other => format!("pkg:generic/{}@{}", enc(&p.name, false), enc(&p.version, false)).replace(
+        other => format!(
+            "pkg:generic/{}@{}",
+            enc(&p.name, false),
+            enc(&p.version, false)
+        )
+        .replace(
             "pkg:generic/",
             &format!("pkg:generic/{}-", enc(other, false)),
         ),

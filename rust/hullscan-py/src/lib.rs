@@ -8,14 +8,54 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
 
-create_exception!(_core, HullscanError, PyException, "Base class of every hullscan error.");
-create_exception!(_core, SourceError, HullscanError, "The source cannot be found, opened or read.");
-create_exception!(_core, ImageFormatError, HullscanError, "A manifest, index, config or archive is malformed or incomplete.");
-create_exception!(_core, PlatformNotFoundError, ImageFormatError, "The image has no manifest for the requested platform.");
-create_exception!(_core, LayerError, HullscanError, "A layer blob is not a readable (compressed) tar stream.");
-create_exception!(_core, DigestMismatchError, HullscanError, "Content does not hash to the digest that names it.");
-create_exception!(_core, LimitExceededError, HullscanError, "A safety limit stopped the read (decompression bomb, oversized input).");
-create_exception!(_core, CacheError, HullscanError, "The cache directory cannot be used.");
+create_exception!(
+    _core,
+    HullscanError,
+    PyException,
+    "Base class of every hullscan error."
+);
+create_exception!(
+    _core,
+    SourceError,
+    HullscanError,
+    "The source cannot be found, opened or read."
+);
+create_exception!(
+    _core,
+    ImageFormatError,
+    HullscanError,
+    "A manifest, index, config or archive is malformed or incomplete."
+);
+create_exception!(
+    _core,
+    PlatformNotFoundError,
+    ImageFormatError,
+    "The image has no manifest for the requested platform."
+);
+create_exception!(
+    _core,
+    LayerError,
+    HullscanError,
+    "A layer blob is not a readable (compressed) tar stream."
+);
+create_exception!(
+    _core,
+    DigestMismatchError,
+    HullscanError,
+    "Content does not hash to the digest that names it."
+);
+create_exception!(
+    _core,
+    LimitExceededError,
+    HullscanError,
+    "A safety limit stopped the read (decompression bomb, oversized input)."
+);
+create_exception!(
+    _core,
+    CacheError,
+    HullscanError,
+    "The cache directory cannot be used."
+);
 
 /// The one place core errors become Python exceptions.
 fn to_py(e: core::Error) -> PyErr {
@@ -206,7 +246,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HullscanError", py.get_type::<HullscanError>())?;
     m.add("SourceError", py.get_type::<SourceError>())?;
     m.add("ImageFormatError", py.get_type::<ImageFormatError>())?;
-    m.add("PlatformNotFoundError", py.get_type::<PlatformNotFoundError>())?;
+    m.add(
+        "PlatformNotFoundError",
+        py.get_type::<PlatformNotFoundError>(),
+    )?;
     m.add("LayerError", py.get_type::<LayerError>())?;
     m.add("DigestMismatchError", py.get_type::<DigestMismatchError>())?;
     m.add("LimitExceededError", py.get_type::<LimitExceededError>())?;

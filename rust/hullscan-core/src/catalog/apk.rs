@@ -71,7 +71,11 @@ impl Entry {
         }
         Some(RawPackage {
             kind: "apk".into(),
-            source_name: Some(e.origin.filter(|o| !o.is_empty()).unwrap_or_else(|| name.clone())),
+            source_name: Some(
+                e.origin
+                    .filter(|o| !o.is_empty())
+                    .unwrap_or_else(|| name.clone()),
+            ),
             source_version: Some(version.clone()),
             name,
             version,

@@ -99,8 +99,14 @@ mod tests {
         let r = DpkgCataloger.parse(STATUS, s).unwrap();
         assert_eq!(r.packages.len(), 2);
         assert_eq!(r.packages[0].source_name.as_deref(), Some("glibc"));
-        assert_eq!(r.packages[0].source_version.as_deref(), Some("2.36-9+deb12u4"));
-        assert_eq!(r.packages[1].source_version.as_deref(), Some("3.0.11-1~deb12u2"));
+        assert_eq!(
+            r.packages[0].source_version.as_deref(),
+            Some("2.36-9+deb12u4")
+        );
+        assert_eq!(
+            r.packages[1].source_version.as_deref(),
+            Some("3.0.11-1~deb12u2")
+        );
         assert_eq!(r.packages[1].version, "3.0.11-1~deb12u2+b1");
     }
 

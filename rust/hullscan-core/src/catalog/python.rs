@@ -13,7 +13,11 @@ impl Cataloger for PythonCataloger {
         1
     }
     fn patterns(&self) -> &'static [&'static str] {
-        &["**/*.dist-info/METADATA", "**/*.egg-info/PKG-INFO", "**/*.egg-info"]
+        &[
+            "**/*.dist-info/METADATA",
+            "**/*.egg-info/PKG-INFO",
+            "**/*.egg-info",
+        ]
     }
     fn wants(&self, path: &str) -> bool {
         let (dir, file) = crate::paths::split(path);
@@ -32,28 +36,34 @@ impl Cataloger for PythonCataloger {
         let header = text.split("\n\n").next().unwrap_or("");
         let mut packages = Vec::new();
         let mut seen = false;
-        for_each_stanza(header, &["Name", "Version", "License", "License-Expression"], |f| {
-            if seen {
-                return;
-            }
-            seen = true;
-            if let (Some(name), Some(version)) = (field(f, "Name"), field(f, "Version")) {
-                let license = field(f, "License-Expression")
-                    .or_else(|| field(f, "License").filter(|l| !l.contains('\n') && l.len() < 200))
-                    .filter(|l| !l.eq_ignore_ascii_case("UNKNOWN"))
-                    .map(str::to_string);
-                packages.push(RawPackage {
-                    kind: "python".into(),
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    epoch: None,
-                    source_name: None,
-                    source_version: None,
-                    arch: None,
-                    license,
-                });
-            }
-        });
+        for_each_stanza(
+            header,
+            &["Name", "Version", "License", "License-Expression"],
+            |f| {
+                if seen {
+                    return;
+                }
+                seen = true;
+                if let (Some(name), Some(version)) = (field(f, "Name"), field(f, "Version")) {
+                    let license = field(f, "License-Expression")
+                        .or_else(|| {
+                            field(f, "License").filter(|l| !l.contains('\n') && l.len() < 200)
+                        })
+                        .filter(|l| !l.eq_ignore_ascii_case("UNKNOWN"))
+                        .map(str::to_string);
+                    packages.push(RawPackage {
+                        kind: "python".into(),
+                        name: name.to_string(),
+                        version: version.to_string(),
+                        epoch: None,
+                        source_name: None,
+                        source_version: None,
+                        arch: None,
+                        license,
+                    });
+                }
+            },
+        );
         if packages.is_empty() {
             return Err("no Name and Version in the metadata header".into());
         }

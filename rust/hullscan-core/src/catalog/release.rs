@@ -40,7 +40,10 @@ impl Cataloger for ReleaseCataloger {
     }
     fn parse(&self, path: &str, data: &[u8]) -> Result<FileResult, String> {
         let text = super::text(data);
-        let key = FILES.iter().find(|(p, _)| *p == path).map_or("", |(_, k)| *k);
+        let key = FILES
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map_or("", |(_, k)| *k);
         let mut map = BTreeMap::new();
         if key.is_empty() {
             for line in text.lines() {
