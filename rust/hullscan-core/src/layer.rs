@@ -11,9 +11,11 @@ use crate::error::{Error, Result};
 use crate::model::{FileResult, LayerResult};
 use crate::paths;
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -135,6 +137,8 @@ struct Produced {
     compression: Compression,
     digest: String,
     size: u64,
+    /// The stream could not be decompressed (the blob was still hashed to its end).
+    stream_error: Option<Error>,
 }
 
 fn hex_digest(h: Sha256) -> String {
@@ -219,7 +223,8 @@ fn produce(
     tx: &SyncSender<Chunk>,
     limits: Limits,
 ) -> Result<Produced> {
-    let mut file = File::open(&blob.path).map_err(|e| Error::io(blob.path.display().to_string(), e))?;
+    let mut file =
+        File::open(&blob.path).map_err(|e| Error::io(blob.path.display().to_string(), e))?;
     if blob.offset > 0 {
         file.seek(SeekFrom::Start(blob.offset))
             .map_err(|e| Error::io(blob.path.display().to_string(), e))?;
@@ -243,21 +248,32 @@ fn produce(
         what,
     };
     let io_err = |e: io::Error| Error::io(blob.path.display().to_string(), e);
-    let mut br = match compression {
+    let (mut br, streamed) = match compression {
         Compression::Gzip => {
             let mut d = flate2::bufread::MultiGzDecoder::new(br);
-            pump.run(&mut d)?;
-            d.into_inner()
+            let r = pump.run(&mut d);
+            (d.into_inner(), r)
         }
         Compression::Zstd => {
             let mut d = zstd::stream::read::Decoder::with_buffer(br).map_err(io_err)?;
-            pump.run(&mut d)?;
-            d.finish()
+            let r = pump.run(&mut d);
+            (d.finish(), r)
         }
         Compression::None => {
-            pump.run(&mut br)?;
-            br
+            let r = pump.run(&mut br);
+            (br, r)
         }
+    };
+    // A corrupt stream may just be the wrong bytes: tell the consumer at once, but finish hashing
+    // the stored blob so the caller can report a digest mismatch, the root cause, instead.
+    // Other failures (a limit, an I/O error) stop the read here.
+    let stream_error = match streamed {
+        Ok(()) => None,
+        Err(e @ Error::Layer { .. }) => {
+            let _ = tx.send(Err(()));
+            Some(e)
+        }
+        Err(e) => return Err(e),
     };
     drain(&mut br).map_err(io_err)?;
     let hr = br.into_inner();
@@ -274,6 +290,7 @@ fn produce(
         compression,
         digest: hex_digest(hr.hasher),
         size,
+        stream_error,
     })
 }
 
@@ -356,15 +373,95 @@ impl Collector {
     }
 }
 
+/// Most bytes the tar reader may consume between the end of one entry's data and the start of the
+/// next entry's: its header plus any GNU long name / long link, PAX extended header and sparse map
+/// blocks in front of it. The `tar` crate buffers those whole in memory before it returns the
+/// entry, so without this bound an inflated "long name" would fill memory. Real ones are at most a
+/// few KiB (PATH_MAX, a handful of xattrs).
+pub const MAX_TAR_METADATA: u64 = 4 << 20;
+
+/// Position in the uncompressed stream and how far the tar reader may go, shared between the
+/// reader handed to the `tar` crate and the walk that moves the fence.
+struct Fence {
+    pos: Cell<u64>,
+    limit: Cell<u64>,
+    tripped: Cell<bool>,
+}
+
+/// The reader under the `tar` crate: refuses to read past the fence.
+struct Fenced<R> {
+    inner: R,
+    fence: Rc<Fence>,
+}
+
+impl<R: Read> Read for Fenced<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (pos, limit) = (self.fence.pos.get(), self.fence.limit.get());
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if pos >= limit {
+            self.fence.tripped.set(true);
+            return Err(io::Error::other("tar metadata limit reached"));
+        }
+        let room = usize::try_from(limit - pos).unwrap_or(usize::MAX);
+        let n = buf.len().min(room);
+        let got = self.inner.read(&mut buf[..n])?;
+        self.fence.pos.set(pos + got as u64);
+        Ok(got)
+    }
+}
+
+/// How many bytes of the stream the `tar` crate frames as this entry's data (what it skips before
+/// the next header). For a GNU sparse file that is the stored chunks, not `Entry::size` (the
+/// expanded size); a PAX `size` record overrides the header, as the crate does.
+fn stored_size<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<u64> {
+    if !entry.header().entry_type().is_gnu_sparse() {
+        return Ok(entry.size());
+    }
+    if let Some(exts) = entry.pax_extensions()? {
+        for ext in exts {
+            let Ok(ext) = ext else { break };
+            if ext.key() == Ok("size") {
+                if let Some(v) = ext.value().ok().and_then(|v| v.parse::<u64>().ok()) {
+                    return Ok(v);
+                }
+                break;
+            }
+        }
+    }
+    entry.header().entry_size()
+}
+
 fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector) -> Result<R> {
-    let layer_err = |e: io::Error| Error::Layer {
-        what: what.to_string(),
-        detail: format!("not a readable tar stream: {e}"),
+    let fence = Rc::new(Fence {
+        pos: Cell::new(0),
+        limit: Cell::new(MAX_TAR_METADATA),
+        tripped: Cell::new(false),
+    });
+    let tar_err = |e: io::Error| {
+        if fence.tripped.get() {
+            Error::Limit {
+                what: what.to_string(),
+                detail: format!(
+                    "more than {MAX_TAR_METADATA} bytes of tar metadata (headers, long names, \
+                     PAX records) in front of one entry"
+                ),
+            }
+        } else {
+            Error::Layer {
+                what: what.to_string(),
+                detail: format!("not a readable tar stream: {e}"),
+            }
+        }
     };
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(Fenced {
+        inner: reader,
+        fence: Rc::clone(&fence),
+    });
     let mut n: u64 = 0;
-    for entry in archive.entries().map_err(layer_err)? {
-        let mut entry = entry.map_err(layer_err)?;
+    for entry in archive.entries().map_err(tar_err)? {
+        let mut entry = entry.map_err(tar_err)?;
         n += 1;
         if n > limits.max_entries {
             return Err(Error::Limit {
@@ -372,64 +469,87 @@ fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector)
                 detail: format!("more than {} tar entries", limits.max_entries),
             });
         }
-        let raw = entry.path_bytes();
-        let Ok(name) = std::str::from_utf8(&raw) else {
-            continue; // no cataloger wants a non-UTF-8 name
-        };
-        let Some(path) = paths::normalize(name) else {
-            if !matches!(name.trim_matches('/'), "" | ".") {
-                col.result
-                    .warnings
-                    .push(format!("entry {name:?} escapes the layer root; ignored"));
-            }
-            continue;
-        };
-        drop(raw);
-        let (dir, file) = paths::split(&path);
-        if col.whiteout(dir, file) {
-            continue;
-        }
-        let Some(cat) = catalog::find(&path) else {
-            continue;
-        };
-        let kind = entry.header().entry_type();
-        if kind.is_file() || kind == tar::EntryType::Continuous {
-            let size = entry.size();
-            col.read_file(&path, cat, size, &mut entry).map_err(layer_err)?;
-        } else if kind.is_hard_link() {
-            let target = entry
-                .link_name()
-                .ok()
-                .flatten()
-                .and_then(|t| paths::normalize(&t.to_string_lossy()));
-            let existing = target
-                .as_ref()
-                .and_then(|t| col.index.get(t))
-                .map(|&i| col.result.files[i].clone());
-            match existing {
-                Some(mut fr) if fr.cataloger == cat.name() => {
-                    fr.path.clone_from(&path);
-                    col.add(fr);
-                }
-                _ => {
-                    col.result
-                        .warnings
-                        .push(format!("{path}: hard link to a file not read in this layer; skipped"));
-                    col.placeholder(&path, cat);
-                }
-            }
-        } else {
-            col.placeholder(&path, cat);
-        }
+        // The entry's own data may be read (or skipped) in full; past it, only a bounded amount
+        // of metadata before the next entry.
+        let data_start = fence.pos.get();
+        let stored = stored_size(&mut entry).map_err(tar_err)?;
+        fence.limit.set(u64::MAX);
+        visit(&mut entry, col).map_err(tar_err)?;
+        let data_end = data_start.saturating_add(stored.div_ceil(512).saturating_mul(512));
+        fence.limit.set(
+            data_end
+                .max(fence.pos.get())
+                .saturating_add(MAX_TAR_METADATA),
+        );
     }
-    Ok(archive.into_inner())
+    // Whatever follows the end-of-archive marker is hashed (it is part of the diff_id), not parsed.
+    fence.limit.set(u64::MAX);
+    Ok(archive.into_inner().inner)
+}
+
+/// Hand one entry to the cataloger that wants it, or record what it deletes.
+fn visit<R: Read>(entry: &mut tar::Entry<'_, R>, col: &mut Collector) -> io::Result<()> {
+    let raw = entry.path_bytes();
+    let Ok(name) = std::str::from_utf8(&raw) else {
+        return Ok(()); // no cataloger wants a non-UTF-8 name
+    };
+    let Some(path) = paths::normalize(name) else {
+        if !matches!(name.trim_matches('/'), "" | ".") {
+            col.result
+                .warnings
+                .push(format!("entry {name:?} escapes the layer root; ignored"));
+        }
+        return Ok(());
+    };
+    drop(raw);
+    let (dir, file) = paths::split(&path);
+    if col.whiteout(dir, file) {
+        return Ok(());
+    }
+    let Some(cat) = catalog::find(&path) else {
+        return Ok(());
+    };
+    let kind = entry.header().entry_type();
+    if kind.is_file() || kind == tar::EntryType::Continuous || kind.is_gnu_sparse() {
+        // For a sparse file `size` is the expanded size, and reading yields the holes as zeros.
+        let size = entry.size();
+        col.read_file(&path, cat, size, entry)?;
+    } else if kind.is_hard_link() {
+        let target = entry
+            .link_name()
+            .ok()
+            .flatten()
+            .and_then(|t| paths::normalize(&t.to_string_lossy()));
+        let existing = target
+            .as_ref()
+            .and_then(|t| col.index.get(t))
+            .map(|&i| col.result.files[i].clone());
+        match existing {
+            Some(mut fr) if fr.cataloger == cat.name() => {
+                fr.path.clone_from(&path);
+                col.add(fr);
+            }
+            _ => {
+                col.result.warnings.push(format!(
+                    "{path}: hard link to a file not read in this layer; skipped"
+                ));
+                col.placeholder(&path, cat);
+            }
+        }
+    } else {
+        col.placeholder(&path, cat);
+    }
+    Ok(())
 }
 
 /// Read one layer blob: decompress, walk, catalog, verify digests.
 ///
 /// `expected_digest` is checked against the blob as stored, `expected_diff_id` against the
 /// uncompressed tar stream. Both are checked after the whole blob has been read; on a mismatch the
-/// result is discarded and [`Error::DigestMismatch`] returned.
+/// result is discarded and [`Error::DigestMismatch`] returned. The stored blob is hashed to its end
+/// even when its content turns out corrupt (not decompressible, not a tar), and a blob digest
+/// mismatch is then reported in preference to the corruption it explains; a limit that stops the
+/// read early is reported as it is.
 ///
 /// # Errors
 /// [`Error::Io`] when the blob cannot be opened, [`Error::Layer`] for a corrupt or non-tar stream,
@@ -452,7 +572,9 @@ pub fn scan_layer(
             match produce(blob, &what, &tx, limits) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    *failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                    *failure
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                     let _ = tx.send(Err(()));
                     None
                 }
@@ -482,7 +604,10 @@ pub fn scan_layer(
         (walked, produced)
     });
     // A producer failure explains any consumer failure that followed from it.
-    if let Some(e) = failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+    if let Some(e) = failure
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
         return Err(e);
     }
     let produced = match produced {
@@ -494,9 +619,19 @@ pub fn scan_layer(
             })
         }
     };
-    let (diff_id, uncompressed_size) = walked?;
+    // The whole stored blob was hashed even if its content failed: bytes that are not the ones the
+    // descriptor names explain any failure in them, so a mismatch is reported first.
     check_digest("blob", &what, expected_digest, &produced.digest)?;
-    check_digest("uncompressed layer (diff_id)", &what, expected_diff_id, &diff_id)?;
+    if let Some(e) = produced.stream_error {
+        return Err(e);
+    }
+    let (diff_id, uncompressed_size) = walked?;
+    check_digest(
+        "uncompressed layer (diff_id)",
+        &what,
+        expected_diff_id,
+        &diff_id,
+    )?;
     let mut result = col.result;
     result.digest = produced.digest;
     result.diff_id = diff_id;
