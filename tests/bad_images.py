@@ -236,15 +236,16 @@ def gzip_bomb_layer(
 ) -> Layer:
     """A gzip layer holding one tar entry of ``inflated`` zero bytes (a few MB on disk).
 
-    ``kind`` may be ``longname``: the zeros then are the *name* of a GNU long-name entry, which a
-    tar reader buffers in memory before it can even return the entry.
+    ``kind`` may be ``longname`` or ``pax``: the zeros then are the *name* of a GNU long-name entry
+    or the records of a PAX extended header, which a tar reader buffers in memory before it can
+    even return the entry they describe.
     """
     path = tmp / "bomb.layer"
     chunk = bytes(MiB)
     with StreamedGzip(path, with_crc=False) as g:
-        if kind == "longname":
-            ti = tarfile.TarInfo("././@LongLink")
-            ti.type = tarfile.GNUTYPE_LONGNAME
+        if kind in ("longname", "pax"):
+            ti = tarfile.TarInfo("././@LongLink" if kind == "longname" else "PaxHeaders/x")
+            ti.type = tarfile.GNUTYPE_LONGNAME if kind == "longname" else tarfile.XHDTYPE
             ti.size = inflated
             g.literal(ti.tobuf(tarfile.USTAR_FORMAT))
         else:

@@ -115,19 +115,45 @@ class Run:
         return lines[0]
 
 
+#: Runs a module (``-m NAME ARGS``) or code (``-c CODE ARGS``) and at exit writes its own peak
+#: RSS (VmHWM) to $HULLSCAN_TEST_HWM. The child's rusage is no use: Linux carries the parent's
+#: peak over fork and exec into it, and the parent here is a pytest process holding test data.
+_HWM_WRAPPER = """
+import atexit, os, runpy, sys
+
+def _report():
+    with open("/proc/self/status") as f:
+        hwm = next(line for line in f if line.startswith("VmHWM:"))
+    with open(os.environ["HULLSCAN_TEST_HWM"], "w") as out:
+        out.write(hwm.split()[1])
+
+atexit.register(_report)
+mode, target, *rest = sys.argv[1:]
+if mode == "-m":
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<test>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def run_python(args: list[str], tmp_path: Path, *, timeout: float = 60) -> Run:
-    """Run ``python ARGS`` in a sandbox (empty cwd, HOME and TMPDIR that must stay empty) with a
-    timeout, measuring the child's own peak RSS with wait4."""
+    """Run ``python -m MODULE ARGS`` or ``python -c CODE ARGS`` in a sandbox (empty cwd, HOME and
+    TMPDIR that must stay empty) with a timeout, measuring the child's own peak RSS."""
     box = tmp_path / "sandbox"
     dirs = {k: box / k for k in ("cwd", "home", "tmp")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     cache = Path(os.environ["HULLSCAN_CACHE_DIR"])
+    hwm = box / "hwm"
+    hwm.unlink(missing_ok=True)
     env = dict(os.environ)
     env.update(
         PYTHONPATH=os.pathsep.join([str(REPO / "python"), str(REPO / "tests")]),
         PYTHONDONTWRITEBYTECODE="1",
         HULLSCAN_CACHE_DIR=str(cache),
+        HULLSCAN_TEST_HWM=str(hwm),
         HOME=str(dirs["home"]),
         TMPDIR=str(dirs["tmp"]),
         XDG_CACHE_HOME=str(dirs["home"] / ".cache"),
@@ -136,28 +162,27 @@ def run_python(args: list[str], tmp_path: Path, *, timeout: float = 60) -> Run:
     start = time.monotonic()
     with open(out, "wb") as fo, open(err, "wb") as fe:
         p = subprocess.Popen(
-            [sys.executable, *args], stdout=fo, stderr=fe, cwd=dirs["cwd"], env=env
+            [sys.executable, "-c", _HWM_WRAPPER, *args],
+            stdout=fo,
+            stderr=fe,
+            cwd=dirs["cwd"],
+            env=env,
         )
-        while True:
-            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > timeout:
-                p.kill()
-                os.wait4(p.pid, 0)
-                p.returncode = -9
-                pytest.fail(f"python {' '.join(args)} did not finish in {timeout} s (hang?)")
-            time.sleep(0.01)
-    p.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            pytest.fail(f"python {' '.join(args)[:200]} did not finish in {timeout} s (hang?)")
     seconds = time.monotonic() - start
     for name, d in dirs.items():
         assert list(d.iterdir()) == [], f"the run wrote into its {name}: {list(d.iterdir())}"
     return Run(
-        p.returncode,
+        rc,
         out.read_text(errors="replace"),
         err.read_text(errors="replace"),
         seconds,
-        usage.ru_maxrss / 1024,
+        int(hwm.read_text()) / 1024 if hwm.exists() else float("inf"),
     )
 
 
@@ -775,10 +800,11 @@ def test_gzip_bomb_in_a_package_database(tmp_path: Path, isolated_cache: Path) -
     assert cache_entries(isolated_cache) == []
 
 
-def test_long_name_bomb(tmp_path: Path, isolated_cache: Path) -> None:
-    """A GNU long-name entry is metadata a tar reader buffers whole before the entry it names:
-    an inflated one must hit a limit, not fill memory."""
-    bomb = bi.gzip_bomb_layer(tmp_path, inflated=1 * bi.GiB, kind="longname")
+@pytest.mark.parametrize("kind", ["longname", "pax"])
+def test_tar_metadata_bomb(tmp_path: Path, isolated_cache: Path, kind: str) -> None:
+    """A GNU long-name entry or a PAX header is metadata a tar reader buffers whole before the
+    entry it describes: an inflated one must hit a limit, not fill memory."""
+    bomb = bi.gzip_bomb_layer(tmp_path, inflated=1 * bi.GiB, kind=kind)
     img = bi.oci_layout(tmp_path / "img", [bomb])
     r = run_cli(img.source, tmp_path, timeout=60)
     r.one_line_error(LimitExceededError)
@@ -864,6 +890,101 @@ def test_huge_package_database_is_skipped_with_a_warning(
     assert len(cache_entries(isolated_cache)) == 1
 
 
+def _status(count: int, description: str = "") -> bytes:
+    desc = f"Description: d\n {description}\n" if description else ""
+    return "".join(
+        f"Package: p{i}\nStatus: install ok installed\nVersion: 1.{i}\n{desc}\n"
+        for i in range(count)
+    ).encode()
+
+
+def test_big_package_database_under_the_limits(tmp_path: Path, isolated_cache: Path) -> None:
+    """A 59 MB status file (just under the dpkg size limit, 30k packages with long descriptions):
+    parsed, in bounded memory (the file is held once while parsed)."""
+    data = _status(30_000, "x" * 2000)
+    assert 55 * bi.MiB < len(data) < 64 * bi.MiB
+    raw = bi.tar_bytes([*good_entries(), bi.file("var/lib/dpkg/status", data)])
+    blob = gzip.compress(raw, compresslevel=1, mtime=0)
+    img = bi.oci_layout(tmp_path / "img", [bi.Layer(bi.sha256(blob), bi.sha256(raw), data=blob)])
+    r = run_cli(img.source, tmp_path, timeout=60)
+    assert r.rc == 0, r.stderr
+    assert r.max_rss_mb < RSS_LIMIT_MB, r.max_rss_mb
+    assert len(json.loads(r.stdout)["packages"]) == 30_002
+
+
+@pytest.mark.parametrize("db", ["dpkg", "apk"])
+def test_package_database_with_absurd_package_count(
+    tmp_path: Path, isolated_cache: Path, db: str
+) -> None:
+    """150k one-line packages in a few MB: refused with a warning, not parsed into GBs."""
+    if db == "dpkg":
+        entry = bi.file("var/lib/dpkg/status", _status(150_000))
+    else:
+        body = "".join(f"P:p{i}\nV:1.{i}-r0\n\n" for i in range(150_000))
+        entry = bi.file("lib/apk/db/installed", body)
+    img = bi.oci_layout(
+        tmp_path / "img", [bi.layer([bi.file("etc/os-release", OS_RELEASE), entry])]
+    )
+    r = run_cli(img.source, tmp_path, timeout=60)
+    assert r.rc == 0, r.stderr
+    assert r.max_rss_mb < RSS_LIMIT_MB, r.max_rss_mb
+    doc = json.loads(r.stdout)
+    assert doc["packages"] == []
+    assert any("more than 100000 packages" in w for w in doc["warnings"]), doc["warnings"]
+
+
+def test_too_many_packages_in_one_layer(tmp_path: Path) -> None:
+    """One package per metadata file, thousands of files: the per-layer package limit."""
+    meta = [
+        bi.file(
+            f"usr/lib/python3/site-packages/p{i}-1.0.dist-info/METADATA",
+            f"Name: p{i}\nVersion: 1.0\n",
+        )
+        for i in range(3000)
+    ]
+    lay = bi.layer(meta)
+    img = bi.oci_layout(tmp_path / "img", [lay])
+    with pytest.raises(LimitExceededError, match="packages"):
+        _core.scan_layer(img.blob(lay.digest), max_packages=2000)
+    assert _core.scan_layer(img.blob(lay.digest)).package_count == 3000
+
+
+def test_too_many_packages_in_one_image(tmp_path: Path, isolated_cache: Path) -> None:
+    """The same 3000-package layer listed 400 times: read once, held once, and the image-wide
+    package limit (1.2M listed) stops it before the merge."""
+    meta = [
+        bi.file(
+            f"usr/lib/python3/site-packages/p{i}-1.0.dist-info/METADATA",
+            f"Name: p{i}\nVersion: 1.0\n",
+        )
+        for i in range(3000)
+    ]
+    lay = bi.layer(meta)
+
+    def many_layers(m: Any) -> Any:
+        m["layers"] = m["layers"] * 400
+        return m
+
+    def many_ids(c: Any) -> Any:
+        c["rootfs"]["diff_ids"] = c["rootfs"]["diff_ids"] * 400
+        return c
+
+    img = bi.oci_layout(tmp_path / "img", [lay], manifest=many_layers, config=many_ids)
+    start = time.monotonic()
+    expect_error(LimitExceededError, img.source, tmp_path, isolated_cache)
+    assert time.monotonic() - start < 10
+    # Repeated layers are fine in themselves: a few copies scan, each read once.
+    img2 = bi.oci_layout(
+        tmp_path / "img2",
+        [lay],
+        manifest=lambda m: {**m, "layers": m["layers"] * 3},
+        config=lambda c: {**c, "rootfs": {"type": "layers", "diff_ids": [lay.diff_id] * 3}},
+    )
+    inv = hullscan.inventory(img2.source, use_cache=False)
+    assert len(inv.packages) == 3000
+    assert [layer.cached for layer in inv.layers] == [False] * 3
+
+
 def test_sparse_package_database(tmp_path: Path, isolated_cache: Path) -> None:
     """A GNU sparse dpkg status claiming 4 GiB (one real block): skipped by its size, instantly."""
     raw = (
@@ -879,6 +1000,13 @@ def test_sparse_package_database(tmp_path: Path, isolated_cache: Path) -> None:
     assert time.monotonic() - start < 5
     assert names(inv) == {"musl", "busybox"}
     assert any("over the dpkg cataloger's limit" in w for w in inv.warnings), inv.warnings
+    # A sparse database under the limit is a database like any other (holes read as zeros).
+    raw = bi.sparse_entry(
+        "var/lib/dpkg/status", 64 * 1024, DPKG_STANZA.format(name="sparse-pkg").encode()
+    ) + bytes(1024)
+    small = bi.Layer(bi.sha256(raw), bi.sha256(raw), bi.OCI_LAYER_TAR, data=raw)
+    img2 = bi.oci_layout(tmp_path / "img2", [small])
+    assert names(hullscan.inventory(img2.source)) == {"sparse-pkg"}
 
 
 def test_many_tar_entries(tmp_path: Path, isolated_cache: Path) -> None:
@@ -974,6 +1102,126 @@ def test_archive_with_huge_number_of_members(tmp_path: Path, isolated_cache: Pat
     r = run_cli(f"docker-archive:{arch}", tmp_path, timeout=60)
     r.one_line_error(LimitExceededError)
     assert r.max_rss_mb < RSS_LIMIT_MB, r.max_rss_mb
+
+
+def test_nested_indexes_cannot_multiply_descriptors(tmp_path: Path, isolated_cache: Path) -> None:
+    """An index naming one nested index 200 times, which names the manifest 200 times: 40k
+    manifests from two small documents. Counted across nesting, so refused at once."""
+    img = bi.oci_layout(tmp_path / "img", [bi.layer(good_entries())])
+    desc = {k: v for k, v in img.index["manifests"][0].items() if k != "platform"}
+    inner = json.dumps({"schemaVersion": 2, "mediaType": bi.OCI_INDEX, "manifests": [desc] * 200})
+    inner_digest = bi.sha256(inner.encode())
+    img.blob(inner_digest).write_bytes(inner.encode())
+    nested = {"mediaType": bi.OCI_INDEX, "digest": inner_digest, "size": len(inner)}
+    (img.root / "index.json").write_text(
+        json.dumps({"schemaVersion": 2, "manifests": [nested] * 200})
+    )
+    start = time.monotonic()
+    expect_error(LimitExceededError, img.source, tmp_path, isolated_cache)
+    assert time.monotonic() - start < 10
+
+
+def test_tolerated_oddities(tmp_path: Path, isolated_cache: Path) -> None:
+    """Garbage in optional fields is ignored, not fatal: a platform that is not an object,
+    unknown descriptor media types next to a good one, annotations of the wrong type, a history
+    that is not a list."""
+
+    def index(idx: Any) -> Any:
+        good = idx["manifests"][0]
+        good["platform"] = [1, 2]
+        good["annotations"] = "x"
+        odd = {"mediaType": "application/x-unknown", "digest": bi.sha256(b"?"), "size": 1}
+        idx["manifests"] = [odd, good]
+        return idx
+
+    def config(c: Any) -> Any:
+        c["history"] = {"not": "a list"}
+        c["os"] = 5
+        return c
+
+    img = bi.oci_layout(tmp_path / "img", [bi.layer(good_entries())], index=index, config=config)
+    with no_writes_outside(tmp_path, isolated_cache):
+        inv = hullscan.inventory(img.source)
+    assert names(inv) == {"musl", "busybox"}
+
+
+def test_docker_archive_config_not_matching_its_name(
+    edge_fixtures: Path, tmp_path: Path, isolated_cache: Path
+) -> None:
+    """go-containerregistry's source_image_with_empty_layer_history.tar names its config
+    6e0b05... but the (hand-edited) file hashes to 05b5...: refused as a mismatch."""
+    path = (
+        edge_fixtures
+        / "go-containerregistry/pkg/v1/mutate/testdata/source_image_with_empty_layer_history.tar"
+    )
+    expect_error(DigestMismatchError, f"docker-archive:{path}", tmp_path, isolated_cache)
+
+
+def test_odd_whiteouts(tmp_path: Path, isolated_cache: Path) -> None:
+    """Whiteouts whose targets are empty, '.', '..' or escape the root delete nothing else."""
+    lower = bi.layer(good_entries())
+    upper = bi.layer(
+        [
+            bi.file(".wh."),
+            bi.file(".wh.."),
+            bi.file(".wh..."),
+            bi.file("lib/.wh..."),
+            bi.file("lib/apk/db/.wh."),
+            bi.file("../.wh.lib"),
+            bi.file("lib/apk/db/.wh.installed/../other"),
+            bi.file("etc/.wh..wh..wh..opq"),
+        ]
+    )
+    img = bi.oci_layout(tmp_path / "img", [lower, upper])
+    with no_writes_outside(tmp_path, isolated_cache):
+        inv = hullscan.inventory(img.source)
+    assert names(inv) == {"musl", "busybox"}
+    # A real opaque marker at the top hides every lower file, as it should.
+    top = bi.layer([bi.file(".wh..wh..opq")])
+    img2 = bi.oci_layout(tmp_path / "img2", [lower, top])
+    assert names(hullscan.inventory(img2.source)) == set()
+
+
+def test_hostile_root_filesystem_dir(tmp_path: Path, isolated_cache: Path, canary: Path) -> None:
+    """dir: sources: a FIFO where a database should be (opening it would block forever),
+    databases that are symlinks to the host, symlinked directory loops."""
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text(OS_RELEASE)
+    (root / "lib/apk/db").mkdir(parents=True)
+    os.mkfifo(root / "lib/apk/db/installed")
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").symlink_to(canary / "status")
+    (root / "usr/lib/python3").mkdir(parents=True)
+    (root / "usr/lib/python3/site-packages").symlink_to(canary)
+    (root / "usr/lib/loop").symlink_to("../lib")
+    (root / "usr/lib/self").symlink_to("self")
+    (root / "proc").mkdir()
+    (root / "proc/status").symlink_to("/proc/self/status")
+    r = run_cli(f"dir:{root}", tmp_path, timeout=30)
+    assert r.rc == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["packages"] == []
+    assert doc["distro"]["id"] == "alpine"
+    with no_writes_outside(tmp_path, isolated_cache):
+        inv = hullscan.inventory(f"dir:{root}")
+    assert "canary-leak" not in names(inv)
+
+
+def test_cache_entry_symlinked_outside_is_replaced_not_followed(
+    tmp_path: Path, isolated_cache: Path, canary: Path
+) -> None:
+    img = bi.oci_layout(tmp_path / "img", [bi.layer(good_entries())])
+    first = hullscan.inventory(img.source)
+    [entry] = cache_entries(isolated_cache)
+    entry.unlink()
+    entry.symlink_to(canary / "status")
+    before = (canary / "status").read_bytes()
+    again = hullscan.inventory(img.source)
+    assert again.packages == first.packages
+    assert (canary / "status").read_bytes() == before
+    assert not entry.is_symlink()
+    assert hullscan.inventory(img.source).layers[0].cached is True
 
 
 # --------------------------------------------------------------------------------------------------

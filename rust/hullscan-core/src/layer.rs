@@ -34,6 +34,9 @@ pub struct Limits {
     pub ratio_floor: u64,
     /// Most tar entries accepted in one layer.
     pub max_entries: u64,
+    /// Most packages one layer (or root filesystem) may contribute: each costs hundreds of bytes
+    /// in every later step, and a layer of a million one-line metadata files is an attack.
+    pub max_packages: u64,
 }
 
 impl Default for Limits {
@@ -43,6 +46,7 @@ impl Default for Limits {
             max_ratio: 200,
             ratio_floor: 256 << 20,
             max_entries: 10_000_000,
+            max_packages: 200_000,
         }
     }
 }
@@ -299,12 +303,17 @@ fn produce(
 struct Collector {
     result: LayerResult,
     index: std::collections::HashMap<String, usize>,
+    /// Packages in `result.files`.
+    packages: u64,
 }
 
 impl Collector {
     fn add(&mut self, fr: FileResult) {
+        self.packages += fr.packages.len() as u64;
         if let Some(&i) = self.index.get(&fr.path) {
-            self.result.files[i] = fr; // a later entry with the same path replaces the earlier one
+            // A later entry with the same path replaces the earlier one.
+            self.packages -= self.result.files[i].packages.len() as u64;
+            self.result.files[i] = fr;
         } else {
             self.index.insert(fr.path.clone(), self.result.files.len());
             self.result.files.push(fr);
@@ -353,6 +362,16 @@ impl Collector {
                 self.placeholder(path, cat);
             }
         }
+    }
+
+    fn check_packages(&self, what: &str, limits: Limits) -> Result<()> {
+        if self.packages > limits.max_packages {
+            return Err(Error::Limit {
+                what: what.to_string(),
+                detail: format!("more than {} packages", limits.max_packages),
+            });
+        }
+        Ok(())
     }
 
     fn whiteout(&mut self, dir: &str, name: &str) -> bool {
@@ -475,6 +494,7 @@ fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector)
         let stored = stored_size(&mut entry).map_err(tar_err)?;
         fence.limit.set(u64::MAX);
         visit(&mut entry, col).map_err(tar_err)?;
+        col.check_packages(what, limits)?;
         let data_end = data_start.saturating_add(stored.div_ceil(512).saturating_mul(512));
         fence.limit.set(
             data_end
@@ -656,7 +676,8 @@ fn check_digest(kind: &str, what: &str, expected: Option<&str>, actual: &str) ->
 /// Catalog a root filesystem directory as one pseudo-layer. Symlinks are never followed.
 ///
 /// # Errors
-/// [`Error::Io`] when the root cannot be read.
+/// [`Error::Io`] when the root cannot be read, [`Error::Limit`] past the default
+/// [`Limits::max_packages`].
 pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root.display().to_string(), e))?;
     if !meta.is_dir() {
@@ -703,9 +724,172 @@ pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
         if let Err(e) = res {
             col.result.warnings.push(format!("{rel}: cannot read: {e}"));
         }
+        col.check_packages(&root.display().to_string(), Limits::default())?;
     }
     let mut result = col.result;
     result.compression = "dir".into();
     result.catalogers = catalog::versions();
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A blob written to a file of its own under the system temp dir, removed on drop.
+    struct TempBlob(PathBuf);
+
+    impl TempBlob {
+        fn new(name: &str, data: &[u8]) -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("hullscan-layer-test-{}-{name}", std::process::id()));
+            std::fs::write(&path, data).unwrap();
+            TempBlob(path)
+        }
+        fn range(&self) -> BlobRange {
+            BlobRange {
+                path: self.0.clone(),
+                offset: 0,
+                length: None,
+            }
+        }
+    }
+
+    impl Drop for TempBlob {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn sha(data: &[u8]) -> String {
+        let mut h = Sha256::new();
+        h.update(data);
+        hex_digest(h)
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A raw header block (GNU magic) with the given name, type and size field.
+    fn header(name: &str, kind: u8, size: u64) -> [u8; 512] {
+        let mut h = tar::Header::new_gnu();
+        h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        *h.as_bytes()
+    }
+
+    fn entry(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut v = header(name, b'0', data.len() as u64).to_vec();
+        v.extend_from_slice(data);
+        v.resize(v.len() + (512 - data.len() % 512) % 512, 0);
+        v
+    }
+
+    const APK: &[u8] = b"P:musl\nV:1.2.5-r0\n\n";
+
+    fn end(mut v: Vec<u8>) -> Vec<u8> {
+        v.extend_from_slice(&[0u8; 1024]);
+        v
+    }
+
+    #[test]
+    fn reads_a_plain_layer() {
+        let tar = end(entry("lib/apk/db/installed", APK));
+        let blob = TempBlob::new("plain", &gzip(&tar));
+        let r = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap();
+        assert_eq!(r.files.len(), 1);
+        assert_eq!(r.files[0].packages[0].name, "musl");
+    }
+
+    #[test]
+    fn oversized_long_name_is_a_limit_not_a_buffer() {
+        for kind in [b'L', b'x'] {
+            let size = MAX_TAR_METADATA + 4096;
+            let mut tar = header("././@LongLink", kind, size).to_vec();
+            tar.resize(tar.len() + usize::try_from(size).unwrap(), b'a');
+            tar.extend(entry("lib/apk/db/installed", APK));
+            let tar = end(tar);
+            let blob = TempBlob::new(&format!("longname-{kind}"), &gzip(&tar));
+            let e = scan_layer(&blob.range(), None, None, Limits::default()).unwrap_err();
+            assert!(matches!(e, Error::Limit { .. }), "{e}");
+        }
+    }
+
+    #[test]
+    fn long_names_within_the_limit_and_big_skipped_entries_are_fine() {
+        // A real long name, then an unwanted entry far bigger than the metadata limit (skipped,
+        // not buffered), then a wanted one: the fence moves with each entry's data.
+        let long = format!("usr/{}/x", "d".repeat(300));
+        let mut tar = header("././@LongLink", b'L', long.len() as u64 + 1).to_vec();
+        let mut name = long.into_bytes();
+        name.push(0);
+        name.resize(name.len().div_ceil(512) * 512, 0);
+        tar.extend(name);
+        tar.extend(entry("placeholder", b"x"));
+        tar.extend(entry(
+            "usr/big.bin",
+            &vec![7u8; 3 * MAX_TAR_METADATA as usize],
+        ));
+        tar.extend(entry("lib/apk/db/installed", APK));
+        let tar = end(tar);
+        let blob = TempBlob::new("longname-ok", &tar);
+        let r = scan_layer(
+            &blob.range(),
+            Some(&sha(&tar)),
+            Some(&sha(&tar)),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(r.files[0].packages[0].name, "musl");
+    }
+
+    #[test]
+    fn corrupt_blob_under_a_wrong_digest_is_a_digest_mismatch() {
+        let mut big = Vec::new();
+        for i in 0..2000u32 {
+            big.extend_from_slice(&i.to_le_bytes().repeat(64));
+        }
+        let tar = end([entry("lib/apk/db/installed", APK), entry("noise", &big)].concat());
+        let gz = gzip(&tar);
+        let cut = &gz[..gz.len() / 2];
+        let blob = TempBlob::new("truncated", cut);
+        // Named by the original digest: the bytes are not the named ones.
+        let e = scan_layer(&blob.range(), Some(&sha(&gz)), None, Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");
+        // Named by its own digest (or not at all): the stream itself is broken.
+        let e = scan_layer(&blob.range(), Some(&sha(cut)), None, Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::Layer { .. }), "{e}");
+        let e = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::Layer { .. }), "{e}");
+    }
+
+    #[test]
+    fn gnu_sparse_database_is_read_as_a_file() {
+        // One stored chunk (the database) then a hole up to `real`.
+        let real: u64 = 8192;
+        let mut h = header("lib/apk/db/installed", b'S', 512);
+        let gnu = &mut h[..];
+        let octal = |v: u64| format!("{v:011o}\0").into_bytes();
+        gnu[386..398].copy_from_slice(&octal(0));
+        gnu[398..410].copy_from_slice(&octal(512));
+        gnu[410..422].copy_from_slice(&octal(real)); // an empty chunk at the end sets the size
+        gnu[422..434].copy_from_slice(&octal(0));
+        gnu[483..495].copy_from_slice(&octal(real));
+        let mut hh = tar::Header::from_byte_slice(&h).clone();
+        hh.set_cksum();
+        let mut data = APK.to_vec();
+        data.resize(512, b'\n');
+        let tar = end([hh.as_bytes().to_vec(), data].concat());
+        let blob = TempBlob::new("sparse", &tar);
+        let r = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap();
+        assert_eq!(r.files.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.files[0].packages[0].name, "musl");
+    }
 }
