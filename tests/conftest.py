@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,8 @@ DATA = Path(os.environ.get("HULLSCAN_TEST_DATA", REPO.parent / "shared" / "data"
 
 
 def require_tool(name: str) -> str:
-    """The path of a tool the tests need; .ci/run installs every one of them, so a missing tool fails."""
+    """The path of a tool the tests need; .ci/run installs every one of them, so a missing tool
+    fails."""
     path = shutil.which(name)
     if path is None:
         pytest.fail(f"{name} is not installed (.ci/run installs it)")
@@ -33,7 +33,7 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty cache dir, so no test sees another's layer cache."""
     cache = tmp_path / "hullscan-cache"
     monkeypatch.setenv("HULLSCAN_CACHE_DIR", str(cache))

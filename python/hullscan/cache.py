@@ -1,7 +1,7 @@
 """The cache directory and the layer-result cache.
 
-A layer's result depends only on its uncompressed bytes (named by its diff_id) and the versions of the
-catalogers that read it, so results are stored under ``layers/<catalogers-key>/<diff_id>.json``.
+A layer's result depends only on its uncompressed bytes (named by its diff_id) and the versions of
+the catalogers that read it, so results are stored under ``layers/<catalogers-key>/<diff_id>.json``.
 Entries are written to a temporary file and renamed into place, so a crash never leaves a partial
 entry; an entry that cannot be read is removed and the layer read again.
 """

@@ -20,25 +20,35 @@ EXIT_GATE = 1
 EXIT_ERROR = 2
 
 
+def _oneline(text: object) -> str:
+    """``text`` safe for one terminal line: names in images are attacker-controlled, and a newline
+    or an escape sequence in one must not forge output lines or drive the terminal."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
 def _table(inv: Inventory) -> str:
     lines = []
     d = inv.distro
-    head = f"{inv.source}"
+    head = _oneline(inv.source)
     if inv.platform:
         head += f" ({inv.platform})"
     lines.append(head)
     if d is not None:
-        lines.append(f"distro: {d.pretty_name or d.id + ' ' + d.version_id} [{d.ecosystem}]")
+        pretty = d.pretty_name or d.id + " " + d.version_id
+        lines.append(_oneline(f"distro: {pretty} [{d.ecosystem}]"))
     lines.append(f"layers: {len(inv.layers)}   packages: {len(inv.packages)}")
     lines.append("")
     rows = [("NAME", "VERSION", "TYPE", "LAYER")]
     for p in inv.packages:
-        rows.append((p.name, p.version, p.kind, str(p.layer_index)))
+        rows.append((_oneline(p.name), _oneline(p.version), p.kind, str(p.layer_index)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     for w in inv.warnings:
-        lines.append(f"warning: {w}")
+        lines.append(f"warning: {_oneline(w)}")
     return "\n".join(lines)
 
 
@@ -76,13 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 sys.stdout.write(text + "\n")
             for w in result.warnings if args.format == "json" else ():
-                print(f"hullscan: warning: {w}", file=sys.stderr)
+                print(f"hullscan: warning: {_oneline(w)}", file=sys.stderr)
         return EXIT_OK
     except HullscanError as e:
-        print(f"hullscan: error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"hullscan: error: {type(e).__name__}: {_oneline(e)}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as e:
-        print(f"hullscan: error: {e}", file=sys.stderr)
+        print(f"hullscan: error: {_oneline(e)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

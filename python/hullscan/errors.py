@@ -1,7 +1,7 @@
 """The hullscan exception tree.
 
-Every error hullscan raises on bad input is a :class:`HullscanError`. The classes are defined once, in
-the Rust extension, so errors raised by the core and by Python code are the same types::
+Every error hullscan raises on bad input is a :class:`HullscanError`. The classes are defined once,
+in the Rust extension, so errors raised by the core and by Python code are the same types::
 
     HullscanError
     ├── SourceError              the source cannot be found, opened or read
@@ -9,7 +9,7 @@ the Rust extension, so errors raised by the core and by Python code are the same
     │   └── PlatformNotFoundError  no manifest for the requested platform
     ├── LayerError               a layer blob is not a readable (compressed) tar stream
     ├── DigestMismatchError      content does not hash to the digest that names it
-    ├── LimitExceededError       a safety limit stopped the read (decompression bomb, oversized input)
+    ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     └── CacheError               the cache directory cannot be used
 """
 

@@ -9,8 +9,13 @@ from typing import Any
 from hullscan import _core, sources
 from hullscan.cache import LayerCache, ensure_dir
 from hullscan.cache import cache_dir as resolve_cache_dir
+from hullscan.errors import LimitExceededError
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sources.image import LayerSpec
+
+#: Most packages all layers of one image may list in sum (a layer that rewrites the dpkg database
+#: lists every package again). Each costs about 1-5 KB on the way to the inventory.
+MAX_IMAGE_PACKAGES = 1_000_000
 
 
 def _scan(spec: LayerSpec) -> _core.LayerResult:
@@ -52,11 +57,25 @@ def inventory(
         image = sources.resolve(spec, store, platform)
         results: list[_core.LayerResult] = []
         layers: list[Layer] = []
+        # A blob listed again (the empty layer often is) is read once and its result held once.
+        seen: dict[tuple[object, ...], tuple[_core.LayerResult, bool]] = {}
+        total_packages = 0
         for ls in image.layers:
-            cached = cache.get(ls.diff_id) if cache is not None else None
-            result = cached if cached is not None else _scan(ls)
-            if cached is None and cache is not None:
-                cache.put(result)
+            key = (ls.diff_id, ls.digest, ls.blob.path, ls.blob.offset, ls.blob.length)
+            if key in seen:
+                result, from_cache = seen[key]
+            else:
+                cached = cache.get(ls.diff_id) if cache is not None else None
+                from_cache = cached is not None
+                result = cached if cached is not None else _scan(ls)
+                if cached is None and cache is not None:
+                    cache.put(result)
+                seen[key] = (result, from_cache)
+            total_packages += result.package_count
+            if total_packages > MAX_IMAGE_PACKAGES:
+                raise LimitExceededError(
+                    f"the image's layers list more than {MAX_IMAGE_PACKAGES} packages in all"
+                )
             results.append(result)
             layers.append(
                 Layer(
@@ -67,7 +86,7 @@ def inventory(
                     size=ls.size or result.compressed_size,
                     compression=result.compression,
                     uncompressed_size=result.uncompressed_size,
-                    cached=cached is not None,
+                    cached=from_cache,
                     created_by=ls.created_by,
                 )
             )

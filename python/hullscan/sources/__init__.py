@@ -1,16 +1,27 @@
-"""Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, or a bare path (sniffed)."""
+"""Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, or a bare path
+(sniffed)."""
 
 from __future__ import annotations
 
+import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from hullscan.errors import SourceError
-from hullscan.sources.blobs import BlobStore, DirStore, TarStore, layout_prefix
+from hullscan.sources.blobs import (
+    BlobStore,
+    DirStore,
+    TarStore,
+    iter_archive,
+    layout_prefix,
+    open_archive,
+)
 from hullscan.sources.image import ResolvedImage, resolve_docker_archive, resolve_oci
 
 SCHEMES = ("oci-dir", "oci-archive", "docker-archive", "dir")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,21 +65,18 @@ def parse(text: str) -> SourceSpec:
 
 
 def sniff(path: Path) -> str:
-    """What a bare path holds: an OCI layout, a docker-archive, an OCI archive or a root filesystem."""
+    """What a bare path holds: an OCI layout, a docker-archive, an OCI archive or a root
+    filesystem."""
     if path.is_dir():
         return "oci-dir" if (path / "oci-layout").is_file() and (path / "index.json").is_file() else "dir"
     names: set[str] = set()
     try:
-        with open(path, "rb") as f:
-            gz = f.read(2) == b"\x1f\x8b"
-        with tarfile.open(path, "r:gz" if gz else "r:") as tf:
-            for i, m in enumerate(tf):
+        with open_archive(path, str(path)) as tf:
+            for m in iter_archive(tf, str(path)):
                 names.add(m.name.removeprefix("./").rstrip("/"))
-                if i > 100_000:
-                    break
-    except (tarfile.TarError, OSError, EOFError) as e:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
         raise SourceError(f"{path}: not a directory or a readable image archive: {e}") from e
-    if "manifest.json" in names:
+    if "manifest.json" in names or _legacy_docker(names):
         return "docker-archive"
     prefix = layout_prefix(names)
     if f"{prefix}/index.json".lstrip("/") in names and f"{prefix}/oci-layout".lstrip("/") in names:
@@ -76,6 +84,15 @@ def sniff(path: Path) -> str:
     raise SourceError(
         f"{path}: a tar archive without manifest.json or index.json + oci-layout; "
         "for a root filesystem, extract it and use dir:PATH"
+    )
+
+
+def _legacy_docker(names: set[str]) -> bool:
+    """``docker save`` output of old, or with its manifest.json lost: ``repositories`` and
+    ``<64 hex>/layer.tar`` members. Sniffed as a docker-archive so that the missing manifest is
+    reported as such."""
+    return "repositories" in names or any(
+        len(n) == 74 and n.endswith("/layer.tar") and _HEX64.match(n[:64]) is not None for n in names
     )
 
 

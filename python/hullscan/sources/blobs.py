@@ -1,18 +1,22 @@
 """Where image files live: a directory, or members of a tar archive read in place.
 
-Nothing is extracted: a member of an uncompressed archive is addressed by its byte range, and the Rust
-layer reader streams that range. A compressed archive (``docker save | gzip``) is decompressed once into
-a temporary file in the cache directory, removed when the scan ends.
+Nothing is extracted: a member of an uncompressed archive is addressed by its byte range, and the
+Rust layer reader streams that range. A compressed archive (``docker save | gzip``) is decompressed
+once into a temporary file in the cache directory (within the same limits as layers), removed when
+the scan ends.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -21,6 +25,104 @@ from hullscan.errors import ImageFormatError, LimitExceededError, SourceError
 _DIGEST = re.compile(r"^(sha256):([0-9a-f]{64})$")
 #: Largest manifest / index / config document read into memory.
 MAX_DOCUMENT = 16 * 1024 * 1024
+#: Most members indexed in one image archive (a docker-archive holds ~3 per layer).
+MAX_ARCHIVE_MEMBERS = 100_000
+#: Largest GNU long name / PAX header in an archive (the tarfile module reads them whole).
+MAX_TAR_METADATA = 4 * 1024 * 1024
+#: Limits on decompressing a gzip-compressed archive, as the Rust layer reader's defaults: the
+#: largest inflated size, and the largest ratio once ``ARCHIVE_RATIO_FLOOR`` bytes are out.
+MAX_ARCHIVE_INFLATED = 64 << 30
+MAX_ARCHIVE_RATIO = 200
+ARCHIVE_RATIO_FLOOR = 256 << 20
+
+_TAR_METADATA_TYPES = {
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+}
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Refuses long-name / PAX header members over ``MAX_TAR_METADATA`` before tarfile reads them
+    into memory."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> _BoundedTarInfo:
+        obj = super().frombuf(buf, encoding, errors)
+        if obj.type in _TAR_METADATA_TYPES and obj.size > MAX_TAR_METADATA:
+            raise LimitExceededError(
+                f"archive member header of {obj.size} bytes (long name or PAX record); "
+                f"at most {MAX_TAR_METADATA} are accepted"
+            )
+        return obj
+
+
+def iter_archive(tf: tarfile.TarFile, description: str) -> Iterator[tarfile.TarInfo]:
+    """The members of ``tf``, at most ``MAX_ARCHIVE_MEMBERS``, without tarfile keeping every one
+    in memory."""
+    count = 0
+    while True:
+        m = tf.next()
+        # TarFile caches every member it has read (in an attribute typeshed does not declare).
+        tf.members.clear()  # type: ignore[attr-defined]
+        if m is None:
+            return
+        count += 1
+        if count > MAX_ARCHIVE_MEMBERS:
+            raise LimitExceededError(
+                f"{description} has more than {MAX_ARCHIVE_MEMBERS} members; not an image archive"
+            )
+        yield m
+
+
+class InflatedGzip(io.RawIOBase):
+    """A gzip file's decompressed bytes, refusing decompression bombs (see the limits above)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._raw = open(path, "rb")  # noqa: SIM115 (closed in close())
+        self._gz = gzip.GzipFile(fileobj=self._raw, mode="rb")
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = self._gz.readinto(b)
+        self.total += n
+        if self.total > MAX_ARCHIVE_INFLATED:
+            raise LimitExceededError(f"{self.path}: decompresses to more than {MAX_ARCHIVE_INFLATED} bytes")
+        if self.total > ARCHIVE_RATIO_FLOOR:
+            ratio = self.total // max(self._raw.tell(), 1)
+            if ratio > MAX_ARCHIVE_RATIO:
+                raise LimitExceededError(
+                    f"{self.path}: compression ratio above {MAX_ARCHIVE_RATIO}:1 (decompression bomb?)"
+                )
+        return n
+
+    def close(self) -> None:
+        try:
+            self._gz.close()
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def open_archive(path: Path, description: str) -> tarfile.TarFile:
+    """Open a (possibly gzip-compressed) tar archive for one streaming pass, with bounds."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    if gz:
+        stream = io.BufferedReader(InflatedGzip(path), 1024 * 1024)
+        try:
+            return tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo)
+        except BaseException:
+            stream.close()
+            raise
+    return tarfile.open(path, "r:", tarinfo=_BoundedTarInfo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +246,8 @@ class TarStore(BlobStore):
             raise SourceError(f"{path}: zstd-compressed archives are not supported; decompress first")
         self.path = tar_path
         try:
-            with tarfile.open(tar_path, "r:") as tf:
-                for m in tf:
+            with tarfile.open(tar_path, "r:", tarinfo=_BoundedTarInfo) as tf:
+                for m in iter_archive(tf, str(path)):
                     if not m.isfile():
                         continue
                     clean = _clean(m.name)
@@ -157,6 +259,9 @@ class TarStore(BlobStore):
         except OSError as e:
             self.close()
             raise SourceError(f"cannot read {path}: {e}") from e
+        except BaseException:
+            self.close()
+            raise
         self.prefix = layout_prefix(self.members)
 
     def _key(self, name: str) -> str | None:
@@ -171,11 +276,14 @@ class TarStore(BlobStore):
         fd, tmp = tempfile.mkstemp(prefix="archive-", suffix=".tar", dir=tmp_root)
         self._tmp = Path(tmp)
         try:
-            with gzip.open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            with InflatedGzip(path) as src, os.fdopen(fd, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, zlib.error) as e:
             self.close()
             raise SourceError(f"{path}: cannot decompress archive: {e}") from e
+        except BaseException:
+            self.close()
+            raise
         return self._tmp
 
     def exists(self, name: str) -> bool:

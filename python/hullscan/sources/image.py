@@ -7,7 +7,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from hullscan.errors import DigestMismatchError, ImageFormatError, PlatformNotFoundError
+from hullscan.errors import (
+    DigestMismatchError,
+    ImageFormatError,
+    LimitExceededError,
+    PlatformNotFoundError,
+)
 from hullscan.sources.blobs import BlobLocation, BlobStore, check_digest, digest_path
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -17,6 +22,11 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 INDEX_TYPES = {OCI_INDEX, DOCKER_LIST}
 MANIFEST_TYPES = {OCI_MANIFEST, DOCKER_MANIFEST}
 MAX_INDEX_DEPTH = 4
+#: Most manifest descriptors followed through an index and the indexes it nests (real indexes list
+#: a few dozen; an OCI layout used as a store, some thousands).
+MAX_DESCRIPTORS = 10_000
+#: Most layers in one image (Docker stops at 125; OCI sets no limit, real images stay far below).
+MAX_LAYERS = 4_096
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,9 @@ def parse_json(data: bytes, what: str) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise ImageFormatError(f"{what} is not valid JSON: {e}") from e
+    except RecursionError:
+        # json raises this, not ValueError, for deeply nested arrays/objects.
+        raise ImageFormatError(f"{what} is nested too deeply to be an image document") from None
 
 
 def sha256(data: bytes) -> str:
@@ -117,31 +130,48 @@ def _ref_name(desc: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _media_type(doc: dict[str, Any], what: str) -> str | None:
+    mt = doc.get("mediaType")
+    if mt is not None and not isinstance(mt, str):
+        raise ImageFormatError(f"{what} has a mediaType that is not a string")
+    return mt
+
+
 def _descriptors(doc: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
         raise ImageFormatError(f"{what} has no manifests list")
+    if len(doc["manifests"]) > MAX_DESCRIPTORS:
+        raise LimitExceededError(
+            f"{what} lists {len(doc['manifests'])} manifests; at most {MAX_DESCRIPTORS} are read"
+        )
     out = []
     for d in doc["manifests"]:
         if not isinstance(d, dict) or not isinstance(d.get("digest"), str):
             raise ImageFormatError(f"{what} has a malformed descriptor")
+        _media_type(d, f"a descriptor in {what}")
         out.append(d)
     return out
 
 
 def _candidates(
-    store: BlobStore, descs: list[dict[str, Any]], depth: int
+    store: BlobStore, descs: list[dict[str, Any]], depth: int, seen: list[int] | None = None
 ) -> list[tuple[dict[str, Any], Platform | None]]:
-    """Image manifests reachable from ``descs``, following nested indexes."""
+    """Image manifests reachable from ``descs``, following nested indexes. ``seen`` counts the
+    descriptors visited at every depth: nesting must not multiply them past the limit."""
     if depth > MAX_INDEX_DEPTH:
         raise ImageFormatError(f"image indexes nested deeper than {MAX_INDEX_DEPTH}")
+    seen = seen if seen is not None else [0]
     out: list[tuple[dict[str, Any], Platform | None]] = []
     for d in descs:
+        seen[0] += 1
+        if seen[0] > MAX_DESCRIPTORS:
+            raise LimitExceededError(f"image indexes list more than {MAX_DESCRIPTORS} manifests in all")
         if _is_attestation(d):
             continue
-        mt = d.get("mediaType")
+        mt = _media_type(d, "a descriptor")
         if mt in INDEX_TYPES:
             sub = parse_json(read_verified(store, d["digest"], "image index"), "image index")
-            out.extend(_candidates(store, _descriptors(sub, "image index"), depth + 1))
+            out.extend(_candidates(store, _descriptors(sub, "image index"), depth + 1, seen))
         elif mt in MANIFEST_TYPES or mt is None:
             out.append((d, _platform_of(d)))
     return out
@@ -177,8 +207,8 @@ def _choose(
         if r[3] is not None and DEFAULT_PLATFORM.matches(r[3]):
             return r
     raise PlatformNotFoundError(
-        f"{store.description} has several platforms and none is {DEFAULT_PLATFORM}; choose one with "
-        "--platform: " + ", ".join(sorted({str(r[3]) for r in resolved if r[3] is not None}))
+        f"{store.description} has several platforms and none is {DEFAULT_PLATFORM}; "
+        "choose one with --platform: " + ", ".join(sorted({str(r[3]) for r in resolved if r[3] is not None}))
     )
 
 
@@ -193,7 +223,7 @@ def _config_platform(config: dict[str, Any]) -> Platform | None:
 def _config(store: BlobStore, manifest: Any) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise ImageFormatError("manifest is not a JSON object")
-    mt = manifest.get("mediaType")
+    mt = _media_type(manifest, "manifest")
     if mt in INDEX_TYPES:
         raise ImageFormatError("expected an image manifest, found an index")
     if manifest.get("schemaVersion") != 2:
@@ -206,6 +236,11 @@ def _config(store: BlobStore, manifest: Any) -> dict[str, Any]:
         raise ImageFormatError("image config is not a JSON object")
     config["__digest__"] = cfg["digest"]
     return config
+
+
+def _check_layer_count(n: int) -> None:
+    if n > MAX_LAYERS:
+        raise LimitExceededError(f"image has {n} layers; at most {MAX_LAYERS} are scanned")
 
 
 def diff_ids(config: dict[str, Any]) -> list[str]:
@@ -235,6 +270,7 @@ def layers_from_manifest(
     descs = manifest.get("layers")
     if not isinstance(descs, list):
         raise ImageFormatError("manifest has no layers list")
+    _check_layer_count(len(descs))
     ids = diff_ids(config)
     if len(ids) != len(descs):
         raise ImageFormatError(f"manifest lists {len(descs)} layers but the config has {len(ids)} diff_ids")
@@ -294,7 +330,10 @@ def resolve_oci(store: BlobStore, platform: str | None, tag: str | None) -> Reso
 def resolve_docker_archive(store: BlobStore, platform: str | None) -> ResolvedImage:
     """Resolve `docker save` output (manifest.json, config, layer tars)."""
     if not store.exists("manifest.json"):
-        raise ImageFormatError(f"{store.description} is not a docker archive (no manifest.json)")
+        raise ImageFormatError(
+            f"{store.description} is not a docker archive: it has no manifest.json (archives in "
+            "the legacy format without one are not supported)"
+        )
     doc = parse_json(store.read("manifest.json"), "manifest.json")
     if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict):
         raise ImageFormatError("manifest.json is not a non-empty list of images")
@@ -311,7 +350,8 @@ def resolve_docker_archive(store: BlobStore, platform: str | None) -> ResolvedIm
     config_digest = sha256(cfg_bytes)
     # The config file is named by its digest (`<hex>.json` or `blobs/sha256/<hex>`): check it.
     stem = cfg_name.rsplit("/", 1)[-1].removesuffix(".json")
-    if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem) and config_digest != "sha256:" + stem:
+    named = len(stem) == 64 and all(c in "0123456789abcdef" for c in stem)
+    if named and config_digest != "sha256:" + stem:
         raise DigestMismatchError(f"config {cfg_name}: content hashes to {config_digest}")
     config = parse_json(cfg_bytes, "image config")
     if not isinstance(config, dict):
@@ -321,6 +361,7 @@ def resolve_docker_archive(store: BlobStore, platform: str | None) -> ResolvedIm
         raise PlatformNotFoundError(
             f"no image for platform {platform} in {store.description}; available: {plat}"
         )
+    _check_layer_count(len(layer_names))
     ids = diff_ids(config)
     if len(ids) != len(layer_names):
         raise ImageFormatError(

@@ -11,9 +11,11 @@ use crate::error::{Error, Result};
 use crate::model::{FileResult, LayerResult};
 use crate::paths;
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -32,6 +34,9 @@ pub struct Limits {
     pub ratio_floor: u64,
     /// Most tar entries accepted in one layer.
     pub max_entries: u64,
+    /// Most packages one layer (or root filesystem) may contribute: each costs hundreds of bytes
+    /// in every later step, and a layer of a million one-line metadata files is an attack.
+    pub max_packages: u64,
 }
 
 impl Default for Limits {
@@ -41,6 +46,7 @@ impl Default for Limits {
             max_ratio: 200,
             ratio_floor: 256 << 20,
             max_entries: 10_000_000,
+            max_packages: 200_000,
         }
     }
 }
@@ -135,6 +141,8 @@ struct Produced {
     compression: Compression,
     digest: String,
     size: u64,
+    /// The stream could not be decompressed (the blob was still hashed to its end).
+    stream_error: Option<Error>,
 }
 
 fn hex_digest(h: Sha256) -> String {
@@ -244,21 +252,32 @@ fn produce(
         what,
     };
     let io_err = |e: io::Error| Error::io(blob.path.display().to_string(), e);
-    let mut br = match compression {
+    let (mut br, streamed) = match compression {
         Compression::Gzip => {
             let mut d = flate2::bufread::MultiGzDecoder::new(br);
-            pump.run(&mut d)?;
-            d.into_inner()
+            let r = pump.run(&mut d);
+            (d.into_inner(), r)
         }
         Compression::Zstd => {
             let mut d = zstd::stream::read::Decoder::with_buffer(br).map_err(io_err)?;
-            pump.run(&mut d)?;
-            d.finish()
+            let r = pump.run(&mut d);
+            (d.finish(), r)
         }
         Compression::None => {
-            pump.run(&mut br)?;
-            br
+            let r = pump.run(&mut br);
+            (br, r)
         }
+    };
+    // A corrupt stream may just be the wrong bytes: tell the consumer at once, but finish hashing
+    // the stored blob so the caller can report a digest mismatch, the root cause, instead.
+    // Other failures (a limit, an I/O error) stop the read here.
+    let stream_error = match streamed {
+        Ok(()) => None,
+        Err(e @ Error::Layer { .. }) => {
+            let _ = tx.send(Err(()));
+            Some(e)
+        }
+        Err(e) => return Err(e),
     };
     drain(&mut br).map_err(io_err)?;
     let hr = br.into_inner();
@@ -275,6 +294,7 @@ fn produce(
         compression,
         digest: hex_digest(hr.hasher),
         size,
+        stream_error,
     })
 }
 
@@ -283,12 +303,17 @@ fn produce(
 struct Collector {
     result: LayerResult,
     index: std::collections::HashMap<String, usize>,
+    /// Packages in `result.files`.
+    packages: u64,
 }
 
 impl Collector {
     fn add(&mut self, fr: FileResult) {
+        self.packages += fr.packages.len() as u64;
         if let Some(&i) = self.index.get(&fr.path) {
-            self.result.files[i] = fr; // a later entry with the same path replaces the earlier one
+            // A later entry with the same path replaces the earlier one.
+            self.packages -= self.result.files[i].packages.len() as u64;
+            self.result.files[i] = fr;
         } else {
             self.index.insert(fr.path.clone(), self.result.files.len());
             self.result.files.push(fr);
@@ -339,6 +364,16 @@ impl Collector {
         }
     }
 
+    fn check_packages(&self, what: &str, limits: Limits) -> Result<()> {
+        if self.packages > limits.max_packages {
+            return Err(Error::Limit {
+                what: what.to_string(),
+                detail: format!("more than {} packages", limits.max_packages),
+            });
+        }
+        Ok(())
+    }
+
     fn whiteout(&mut self, dir: &str, name: &str) -> bool {
         let Some(target) = name.strip_prefix(".wh.") else {
             return false;
@@ -357,40 +392,115 @@ impl Collector {
     }
 }
 
-/// Walk the tar stream. `consumed` counts the uncompressed bytes read so far.
+/// Most bytes the tar reader may consume between the end of one entry's data and the start of the
+/// next entry's: its header plus any GNU long name / long link, PAX extended header and sparse map
+/// blocks in front of it. The `tar` crate buffers those whole in memory before it returns the
+/// entry, so without this bound an inflated "long name" would fill memory. Real ones are at most a
+/// few KiB (PATH_MAX, a handful of xattrs).
+pub const MAX_TAR_METADATA: u64 = 4 << 20;
+
+/// Position in the uncompressed stream and how far the tar reader may go, shared between the
+/// reader handed to the `tar` crate and the walk that moves the fence.
+struct Fence {
+    pos: Cell<u64>,
+    limit: Cell<u64>,
+    tripped: Cell<bool>,
+}
+
+/// The reader under the `tar` crate: refuses to read past the fence.
+struct Fenced<R> {
+    inner: R,
+    fence: Rc<Fence>,
+}
+
+impl<R: Read> Read for Fenced<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (pos, limit) = (self.fence.pos.get(), self.fence.limit.get());
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if pos >= limit {
+            self.fence.tripped.set(true);
+            return Err(io::Error::other("tar metadata limit reached"));
+        }
+        let room = usize::try_from(limit - pos).unwrap_or(usize::MAX);
+        let n = buf.len().min(room);
+        let got = self.inner.read(&mut buf[..n])?;
+        self.fence.pos.set(pos + got as u64);
+        Ok(got)
+    }
+}
+
+/// How many bytes of the stream the `tar` crate frames as this entry's data (what it skips before
+/// the next header). For a GNU sparse file that is the stored chunks, not `Entry::size` (the
+/// expanded size); a PAX `size` record overrides the header, as the crate does.
+fn stored_size<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<u64> {
+    if !entry.header().entry_type().is_gnu_sparse() {
+        return Ok(entry.size());
+    }
+    if let Some(exts) = entry.pax_extensions()? {
+        for ext in exts {
+            let Ok(ext) = ext else { break };
+            if ext.key() == Ok("size") {
+                if let Some(v) = ext.value().ok().and_then(|v| v.parse::<u64>().ok()) {
+                    return Ok(v);
+                }
+                break;
+            }
+        }
+    }
+    entry.header().entry_size()
+}
+
+/// Walk the tar stream, cataloging the entries catalogers want.
 ///
 /// Some writers (umoci's `insert --opaque`, for one) end a layer right after the last entry's data,
 /// without the padding and the two zero blocks of the end-of-archive marker. Go's reader, and so
 /// docker and containerd, accept that; so do we, with a warning, when the stream ends inside that
 /// missing tail. A stream that ends inside an entry's data or header is still an error.
-fn walk_tar<R: Read>(
-    reader: R,
-    what: &str,
-    limits: Limits,
-    col: &mut Collector,
-    consumed: &AtomicU64,
-) -> Result<R> {
-    let layer_err = |e: io::Error| Error::Layer {
-        what: what.to_string(),
-        detail: format!("not a readable tar stream: {e}"),
+fn walk_tar<R: Read>(reader: R, what: &str, limits: Limits, col: &mut Collector) -> Result<R> {
+    let fence = Rc::new(Fence {
+        pos: Cell::new(0),
+        limit: Cell::new(MAX_TAR_METADATA),
+        tripped: Cell::new(false),
+    });
+    let tar_err = |e: io::Error| {
+        if fence.tripped.get() {
+            Error::Limit {
+                what: what.to_string(),
+                detail: format!(
+                    "more than {MAX_TAR_METADATA} bytes of tar metadata (headers, long names, \
+                     PAX records) in front of one entry"
+                ),
+            }
+        } else {
+            Error::Layer {
+                what: what.to_string(),
+                detail: format!("not a readable tar stream: {e}"),
+            }
+        }
     };
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(Fenced {
+        inner: reader,
+        fence: Rc::clone(&fence),
+    });
     let mut n: u64 = 0;
+    // End of the last entry's data, unpadded: where a writer that skips the tail stops.
     let mut last_end: u64 = 0;
     let mut short_tail = false;
-    for entry in archive.entries().map_err(layer_err)? {
+    for entry in archive.entries().map_err(tar_err)? {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let at = consumed.load(Ordering::Relaxed);
-                if n > 0 && at >= last_end && at < last_end.div_ceil(512) * 512 + 1024 {
+                let at = fence.pos.get();
+                let tail_end = last_end.div_ceil(512) * 512 + 1024;
+                if n > 0 && !fence.tripped.get() && at >= last_end && at < tail_end {
                     short_tail = true;
                     break;
                 }
-                return Err(layer_err(e));
+                return Err(tar_err(e));
             }
         };
-        last_end = entry.raw_file_position() + entry.size();
         n += 1;
         if n > limits.max_entries {
             return Err(Error::Limit {
@@ -398,61 +508,27 @@ fn walk_tar<R: Read>(
                 detail: format!("more than {} tar entries", limits.max_entries),
             });
         }
-        let raw = entry.path_bytes();
-        let Ok(name) = std::str::from_utf8(&raw) else {
-            continue; // no cataloger wants a non-UTF-8 name
-        };
-        let Some(path) = paths::normalize(name) else {
-            if !matches!(name.trim_matches('/'), "" | ".") {
-                col.result
-                    .warnings
-                    .push(format!("entry {name:?} escapes the layer root; ignored"));
-            }
-            continue;
-        };
-        drop(raw);
-        let (dir, file) = paths::split(&path);
-        if col.whiteout(dir, file) {
-            continue;
-        }
-        let Some(cat) = catalog::find(&path) else {
-            continue;
-        };
-        let kind = entry.header().entry_type();
-        if kind.is_file() || kind == tar::EntryType::Continuous {
-            let size = entry.size();
-            col.read_file(&path, cat, size, &mut entry)
-                .map_err(layer_err)?;
-        } else if kind.is_hard_link() {
-            let target = entry
-                .link_name()
-                .ok()
-                .flatten()
-                .and_then(|t| paths::normalize(&t.to_string_lossy()));
-            let existing = target
-                .as_ref()
-                .and_then(|t| col.index.get(t))
-                .map(|&i| col.result.files[i].clone());
-            match existing {
-                Some(mut fr) if fr.cataloger == cat.name() => {
-                    fr.path.clone_from(&path);
-                    col.add(fr);
-                }
-                _ => {
-                    col.result.warnings.push(format!(
-                        "{path}: hard link to a file not read in this layer; skipped"
-                    ));
-                    col.placeholder(&path, cat);
-                }
-            }
-        } else {
-            col.placeholder(&path, cat);
-        }
+        // The entry's own data may be read (or skipped) in full; past it, only a bounded amount
+        // of metadata before the next entry.
+        let data_start = fence.pos.get();
+        let stored = stored_size(&mut entry).map_err(tar_err)?;
+        fence.limit.set(u64::MAX);
+        visit(&mut entry, col).map_err(tar_err)?;
+        col.check_packages(what, limits)?;
+        last_end = data_start.saturating_add(stored);
+        let data_end = data_start.saturating_add(stored.div_ceil(512).saturating_mul(512));
+        fence.limit.set(
+            data_end
+                .max(fence.pos.get())
+                .saturating_add(MAX_TAR_METADATA),
+        );
     }
-    let mut rest = archive.into_inner();
+    // Whatever follows the end-of-archive marker is hashed (it is part of the diff_id), not parsed.
+    fence.limit.set(u64::MAX);
+    let mut rest = archive.into_inner().inner;
     if short_tail {
         // Only acceptable if the stream really ended there.
-        if drain(&mut rest).map_err(layer_err)? > 0 {
+        if drain(&mut rest).map_err(tar_err)? > 0 {
             return Err(Error::Layer {
                 what: what.to_string(),
                 detail: "not a readable tar stream: corrupt entry header".into(),
@@ -465,11 +541,69 @@ fn walk_tar<R: Read>(
     Ok(rest)
 }
 
+/// Hand one entry to the cataloger that wants it, or record what it deletes.
+fn visit<R: Read>(entry: &mut tar::Entry<'_, R>, col: &mut Collector) -> io::Result<()> {
+    let raw = entry.path_bytes();
+    let Ok(name) = std::str::from_utf8(&raw) else {
+        return Ok(()); // no cataloger wants a non-UTF-8 name
+    };
+    let Some(path) = paths::normalize(name) else {
+        if !matches!(name.trim_matches('/'), "" | ".") {
+            col.result
+                .warnings
+                .push(format!("entry {name:?} escapes the layer root; ignored"));
+        }
+        return Ok(());
+    };
+    drop(raw);
+    let (dir, file) = paths::split(&path);
+    if col.whiteout(dir, file) {
+        return Ok(());
+    }
+    let Some(cat) = catalog::find(&path) else {
+        return Ok(());
+    };
+    let kind = entry.header().entry_type();
+    if kind.is_file() || kind == tar::EntryType::Continuous || kind.is_gnu_sparse() {
+        // For a sparse file `size` is the expanded size, and reading yields the holes as zeros.
+        let size = entry.size();
+        col.read_file(&path, cat, size, entry)?;
+    } else if kind.is_hard_link() {
+        let target = entry
+            .link_name()
+            .ok()
+            .flatten()
+            .and_then(|t| paths::normalize(&t.to_string_lossy()));
+        let existing = target
+            .as_ref()
+            .and_then(|t| col.index.get(t))
+            .map(|&i| col.result.files[i].clone());
+        match existing {
+            Some(mut fr) if fr.cataloger == cat.name() => {
+                fr.path.clone_from(&path);
+                col.add(fr);
+            }
+            _ => {
+                col.result.warnings.push(format!(
+                    "{path}: hard link to a file not read in this layer; skipped"
+                ));
+                col.placeholder(&path, cat);
+            }
+        }
+    } else {
+        col.placeholder(&path, cat);
+    }
+    Ok(())
+}
+
 /// Read one layer blob: decompress, walk, catalog, verify digests.
 ///
 /// `expected_digest` is checked against the blob as stored, `expected_diff_id` against the
 /// uncompressed tar stream. Both are checked after the whole blob has been read; on a mismatch the
-/// result is discarded and [`Error::DigestMismatch`] returned.
+/// result is discarded and [`Error::DigestMismatch`] returned. The stored blob is hashed to its end
+/// even when its content turns out corrupt (not decompressible, not a tar), and a blob digest
+/// mismatch is then reported in preference to the corruption it explains; a limit that stops the
+/// read early is reported as it is.
 ///
 /// # Errors
 /// [`Error::Io`] when the blob cannot be opened, [`Error::Layer`] for a corrupt or non-tar stream,
@@ -511,14 +645,13 @@ pub fn scan_layer(
             hasher: Sha256::new(),
             count: Arc::clone(&uncompressed_count),
         };
-        let walked =
-            walk_tar(reader, &what, limits, &mut col, &uncompressed_count).and_then(|mut rest| {
-                drain(&mut rest).map_err(|e| Error::Layer {
-                    what: what.clone(),
-                    detail: e.to_string(),
-                })?;
-                Ok(rest)
-            });
+        let walked = walk_tar(reader, &what, limits, &mut col).and_then(|mut rest| {
+            drain(&mut rest).map_err(|e| Error::Layer {
+                what: what.clone(),
+                detail: e.to_string(),
+            })?;
+            Ok(rest)
+        });
         // Dropping the reader (on error) closes the channel so the producer stops.
         let walked = walked.map(|r| (hex_digest(r.hasher), r.count.load(Ordering::Relaxed)));
         let produced = producer.join();
@@ -540,8 +673,13 @@ pub fn scan_layer(
             })
         }
     };
-    let (diff_id, uncompressed_size) = walked?;
+    // The whole stored blob was hashed even if its content failed: bytes that are not the ones the
+    // descriptor names explain any failure in them, so a mismatch is reported first.
     check_digest("blob", &what, expected_digest, &produced.digest)?;
+    if let Some(e) = produced.stream_error {
+        return Err(e);
+    }
+    let (diff_id, uncompressed_size) = walked?;
     check_digest(
         "uncompressed layer (diff_id)",
         &what,
@@ -572,7 +710,8 @@ fn check_digest(kind: &str, what: &str, expected: Option<&str>, actual: &str) ->
 /// Catalog a root filesystem directory as one pseudo-layer. Symlinks are never followed.
 ///
 /// # Errors
-/// [`Error::Io`] when the root cannot be read.
+/// [`Error::Io`] when the root cannot be read, [`Error::Limit`] past the default
+/// [`Limits::max_packages`].
 pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root.display().to_string(), e))?;
     if !meta.is_dir() {
@@ -619,9 +758,172 @@ pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
         if let Err(e) = res {
             col.result.warnings.push(format!("{rel}: cannot read: {e}"));
         }
+        col.check_packages(&root.display().to_string(), Limits::default())?;
     }
     let mut result = col.result;
     result.compression = "dir".into();
     result.catalogers = catalog::versions();
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A blob written to a file of its own under the system temp dir, removed on drop.
+    struct TempBlob(PathBuf);
+
+    impl TempBlob {
+        fn new(name: &str, data: &[u8]) -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("hullscan-layer-test-{}-{name}", std::process::id()));
+            std::fs::write(&path, data).unwrap();
+            TempBlob(path)
+        }
+        fn range(&self) -> BlobRange {
+            BlobRange {
+                path: self.0.clone(),
+                offset: 0,
+                length: None,
+            }
+        }
+    }
+
+    impl Drop for TempBlob {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn sha(data: &[u8]) -> String {
+        let mut h = Sha256::new();
+        h.update(data);
+        hex_digest(h)
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A raw header block (GNU magic) with the given name, type and size field.
+    fn header(name: &str, kind: u8, size: u64) -> [u8; 512] {
+        let mut h = tar::Header::new_gnu();
+        h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        *h.as_bytes()
+    }
+
+    fn entry(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut v = header(name, b'0', data.len() as u64).to_vec();
+        v.extend_from_slice(data);
+        v.resize(v.len() + (512 - data.len() % 512) % 512, 0);
+        v
+    }
+
+    const APK: &[u8] = b"P:musl\nV:1.2.5-r0\n\n";
+
+    fn end(mut v: Vec<u8>) -> Vec<u8> {
+        v.extend_from_slice(&[0u8; 1024]);
+        v
+    }
+
+    #[test]
+    fn reads_a_plain_layer() {
+        let tar = end(entry("lib/apk/db/installed", APK));
+        let blob = TempBlob::new("plain", &gzip(&tar));
+        let r = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap();
+        assert_eq!(r.files.len(), 1);
+        assert_eq!(r.files[0].packages[0].name, "musl");
+    }
+
+    #[test]
+    fn oversized_long_name_is_a_limit_not_a_buffer() {
+        for kind in [b'L', b'x'] {
+            let size = MAX_TAR_METADATA + 4096;
+            let mut tar = header("././@LongLink", kind, size).to_vec();
+            tar.resize(tar.len() + usize::try_from(size).unwrap(), b'a');
+            tar.extend(entry("lib/apk/db/installed", APK));
+            let tar = end(tar);
+            let blob = TempBlob::new(&format!("longname-{kind}"), &gzip(&tar));
+            let e = scan_layer(&blob.range(), None, None, Limits::default()).unwrap_err();
+            assert!(matches!(e, Error::Limit { .. }), "{e}");
+        }
+    }
+
+    #[test]
+    fn long_names_within_the_limit_and_big_skipped_entries_are_fine() {
+        // A real long name, then an unwanted entry far bigger than the metadata limit (skipped,
+        // not buffered), then a wanted one: the fence moves with each entry's data.
+        let long = format!("usr/{}/x", "d".repeat(300));
+        let mut tar = header("././@LongLink", b'L', long.len() as u64 + 1).to_vec();
+        let mut name = long.into_bytes();
+        name.push(0);
+        name.resize(name.len().div_ceil(512) * 512, 0);
+        tar.extend(name);
+        tar.extend(entry("placeholder", b"x"));
+        tar.extend(entry(
+            "usr/big.bin",
+            &vec![7u8; 3 * MAX_TAR_METADATA as usize],
+        ));
+        tar.extend(entry("lib/apk/db/installed", APK));
+        let tar = end(tar);
+        let blob = TempBlob::new("longname-ok", &tar);
+        let r = scan_layer(
+            &blob.range(),
+            Some(&sha(&tar)),
+            Some(&sha(&tar)),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(r.files[0].packages[0].name, "musl");
+    }
+
+    #[test]
+    fn corrupt_blob_under_a_wrong_digest_is_a_digest_mismatch() {
+        let mut big = Vec::new();
+        for i in 0..2000u32 {
+            big.extend_from_slice(&i.to_le_bytes().repeat(64));
+        }
+        let tar = end([entry("lib/apk/db/installed", APK), entry("noise", &big)].concat());
+        let gz = gzip(&tar);
+        let cut = &gz[..gz.len() / 2];
+        let blob = TempBlob::new("truncated", cut);
+        // Named by the original digest: the bytes are not the named ones.
+        let e = scan_layer(&blob.range(), Some(&sha(&gz)), None, Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");
+        // Named by its own digest (or not at all): the stream itself is broken.
+        let e = scan_layer(&blob.range(), Some(&sha(cut)), None, Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::Layer { .. }), "{e}");
+        let e = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::Layer { .. }), "{e}");
+    }
+
+    #[test]
+    fn gnu_sparse_database_is_read_as_a_file() {
+        // One stored chunk (the database) then a hole up to `real`.
+        let real: u64 = 8192;
+        let mut h = header("lib/apk/db/installed", b'S', 512);
+        let gnu = &mut h[..];
+        let octal = |v: u64| format!("{v:011o}\0").into_bytes();
+        gnu[386..398].copy_from_slice(&octal(0));
+        gnu[398..410].copy_from_slice(&octal(512));
+        gnu[410..422].copy_from_slice(&octal(real)); // an empty chunk at the end sets the size
+        gnu[422..434].copy_from_slice(&octal(0));
+        gnu[483..495].copy_from_slice(&octal(real));
+        let mut hh = tar::Header::from_byte_slice(&h).clone();
+        hh.set_cksum();
+        let mut data = APK.to_vec();
+        data.resize(512, b'\n');
+        let tar = end([hh.as_bytes().to_vec(), data].concat());
+        let blob = TempBlob::new("sparse", &tar);
+        let r = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap();
+        assert_eq!(r.files.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.files[0].packages[0].name, "musl");
+    }
 }

@@ -147,6 +147,7 @@ fn limits(
     max_ratio: Option<u64>,
     ratio_floor: Option<u64>,
     max_entries: Option<u64>,
+    max_packages: Option<u64>,
 ) -> core::Limits {
     let d = core::Limits::default();
     core::Limits {
@@ -154,6 +155,7 @@ fn limits(
         max_ratio: max_ratio.unwrap_or(d.max_ratio),
         ratio_floor: ratio_floor.unwrap_or(d.ratio_floor),
         max_entries: max_entries.unwrap_or(d.max_entries),
+        max_packages: max_packages.unwrap_or(d.max_packages),
     }
 }
 
@@ -161,7 +163,8 @@ fn limits(
 /// verify its digests. Releases the GIL while reading.
 #[pyfunction]
 #[pyo3(signature = (path, offset=0, length=None, expected_digest=None, expected_diff_id=None,
-                    max_uncompressed=None, max_ratio=None, ratio_floor=None, max_entries=None))]
+                    max_uncompressed=None, max_ratio=None, ratio_floor=None, max_entries=None,
+                    max_packages=None))]
 #[allow(clippy::too_many_arguments)]
 fn scan_layer(
     py: Python<'_>,
@@ -174,13 +177,20 @@ fn scan_layer(
     max_ratio: Option<u64>,
     ratio_floor: Option<u64>,
     max_entries: Option<u64>,
+    max_packages: Option<u64>,
 ) -> PyResult<LayerResult> {
     let blob = core::BlobRange {
         path,
         offset,
         length,
     };
-    let lim = limits(max_uncompressed, max_ratio, ratio_floor, max_entries);
+    let lim = limits(
+        max_uncompressed,
+        max_ratio,
+        ratio_floor,
+        max_entries,
+        max_packages,
+    );
     let inner = py
         .allow_threads(|| {
             core::scan_layer(

@@ -19,7 +19,8 @@ impl Cataloger for ApkCataloger {
         path == "lib/apk/db/installed"
     }
     fn max_size(&self) -> u64 {
-        256 * 1024 * 1024
+        // Real databases are a few MB; the whole file is held while it is parsed.
+        64 * 1024 * 1024
     }
     fn parse(&self, path: &str, data: &[u8]) -> Result<FileResult, String> {
         let text = super::text(data);
@@ -28,6 +29,9 @@ impl Cataloger for ApkCataloger {
         for line in text.lines().chain(std::iter::once("")) {
             if line.is_empty() {
                 if let Some(p) = cur.take() {
+                    if packages.len() == super::MAX_PACKAGES_PER_FILE {
+                        return Err(super::too_many_packages());
+                    }
                     packages.push(p);
                 }
                 continue;

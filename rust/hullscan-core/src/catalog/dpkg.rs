@@ -1,7 +1,8 @@
 //! dpkg: `var/lib/dpkg/status` and distroless `var/lib/dpkg/status.d/*`.
 
-use super::{field, for_each_stanza, Cataloger};
+use super::{field, for_each_stanza, Cataloger, MAX_PACKAGES_PER_FILE};
 use crate::model::{FileResult, RawPackage};
+use std::ops::ControlFlow;
 
 pub struct DpkgCataloger;
 
@@ -28,21 +29,31 @@ impl Cataloger for DpkgCataloger {
         }
     }
     fn max_size(&self) -> u64 {
-        256 * 1024 * 1024
+        // Real status files are a few MB; the whole file is held while it is parsed.
+        64 * 1024 * 1024
     }
     fn parse(&self, path: &str, data: &[u8]) -> Result<FileResult, String> {
         let text = super::text(data);
         let distroless = path != STATUS;
         let mut packages = Vec::new();
+        let mut too_many = false;
         for_each_stanza(
             &text,
             &["Package", "Version", "Source", "Architecture", "Status"],
             |f| {
                 if let Some(p) = package(f, distroless) {
+                    if packages.len() == MAX_PACKAGES_PER_FILE {
+                        too_many = true;
+                        return ControlFlow::Break(());
+                    }
                     packages.push(p);
                 }
+                ControlFlow::Continue(())
             },
         );
+        if too_many {
+            return Err(super::too_many_packages());
+        }
         Ok(FileResult {
             path: path.to_string(),
             cataloger: self.name().to_string(),
@@ -108,6 +119,19 @@ mod tests {
             Some("3.0.11-1~deb12u2")
         );
         assert_eq!(r.packages[1].version, "3.0.11-1~deb12u2+b1");
+    }
+
+    #[test]
+    fn absurd_package_count_is_refused() {
+        let stanza =
+            |i: usize| format!("Package: p{i}\nStatus: install ok installed\nVersion: 1\n\n");
+        let at_limit: String = (0..super::super::MAX_PACKAGES_PER_FILE)
+            .map(stanza)
+            .collect();
+        let r = DpkgCataloger.parse(STATUS, at_limit.as_bytes()).unwrap();
+        assert_eq!(r.packages.len(), super::super::MAX_PACKAGES_PER_FILE);
+        let over = at_limit + &stanza(usize::MAX);
+        assert!(DpkgCataloger.parse(STATUS, over.as_bytes()).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! changes, and only layers it read are re-analysed.
 
 use crate::model::FileResult;
+use std::ops::ControlFlow;
 
 pub mod apk;
 pub mod dpkg;
@@ -59,6 +60,16 @@ pub fn find(path: &str) -> Option<&'static dyn Cataloger> {
     CATALOGERS.iter().copied().find(|c| c.wants(path))
 }
 
+/// Most packages one database file may list. Real ones list at most a few thousand (all of Debian
+/// is ~65k binary packages); a file with more is hostile, and parsing it all would cost memory
+/// out of all proportion to its size (hundreds of bytes per package), so it is refused.
+pub const MAX_PACKAGES_PER_FILE: usize = 100_000;
+
+/// The message for a file over [`MAX_PACKAGES_PER_FILE`].
+pub(crate) fn too_many_packages() -> String {
+    format!("more than {MAX_PACKAGES_PER_FILE} packages; not a real package database, skipped")
+}
+
 /// Text of a file, lossily decoded: package databases are UTF-8 in practice, but a stray byte in one
 /// description must not lose the whole database.
 pub(crate) fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -67,18 +78,21 @@ pub(crate) fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
 
 /// Parse RFC 822-like stanzas ("Key: value", continuation lines start with white space) separated by
 /// blank lines, as dpkg status files and Python METADATA use. Calls `f` with each stanza's fields;
-/// continuation lines are appended with a newline. Only the keys `keep` names are stored.
+/// continuation lines are appended with a newline. Only the keys `keep` names are stored. `f`
+/// returns [`ControlFlow::Break`] to stop early.
 pub(crate) fn for_each_stanza<'a>(
     text: &'a str,
     keep: &[&str],
-    mut f: impl FnMut(&[(&'a str, String)]),
+    mut f: impl FnMut(&[(&'a str, String)]) -> ControlFlow<()>,
 ) {
     let mut fields: Vec<(&'a str, String)> = Vec::new();
     let mut current: Option<usize> = None;
     for line in text.lines() {
         if line.trim().is_empty() {
             if !fields.is_empty() {
-                f(&fields);
+                if f(&fields).is_break() {
+                    return;
+                }
                 fields.clear();
             }
             current = None;
@@ -101,7 +115,7 @@ pub(crate) fn for_each_stanza<'a>(
         }
     }
     if !fields.is_empty() {
-        f(&fields);
+        let _ = f(&fields);
     }
 }
 

@@ -3,6 +3,7 @@
 use super::{field, for_each_stanza, Cataloger};
 use crate::model::{FileResult, RawPackage};
 use crate::paths;
+use std::ops::ControlFlow;
 
 pub struct PythonCataloger;
 
@@ -11,7 +12,8 @@ impl Cataloger for PythonCataloger {
         "python"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: also *dist-info / *egg-info directories without the dot, as syft reads them.
+        2
     }
     fn patterns(&self) -> &'static [&'static str] {
         &[
@@ -39,15 +41,10 @@ impl Cataloger for PythonCataloger {
         // Only the header block counts: the body (after the first blank line) is the description.
         let header = text.split("\n\n").next().unwrap_or("");
         let mut packages = Vec::new();
-        let mut seen = false;
         for_each_stanza(
             header,
             &["Name", "Version", "License", "License-Expression"],
             |f| {
-                if seen {
-                    return;
-                }
-                seen = true;
                 if let (Some(name), Some(version)) = (field(f, "Name"), field(f, "Version")) {
                     let license = field(f, "License-Expression")
                         .or_else(|| {
@@ -66,6 +63,8 @@ impl Cataloger for PythonCataloger {
                         license,
                     });
                 }
+                // One package per metadata file: its first stanza.
+                ControlFlow::Break(())
             },
         );
         if packages.is_empty() {
