@@ -76,3 +76,16 @@ def test_cache_dir_argument_and_no_temp_left(isolated_cache: Path, tmp_path: Pat
     assert list((other / "tmp").iterdir()) == []
     assert len(list((other / "layers").rglob("*.json"))) == 1
     assert not isolated_cache.exists()
+
+
+def test_unwritable_cache_entry_is_a_warning(layout_copy: tuple[Path, str], isolated_cache: Path) -> None:
+    """A cache that cannot be written costs speed, not the scan."""
+    layout, tag = layout_copy
+    cold = hullscan.inventory(f"oci-dir:{layout}:{tag}")
+    (entry,) = (isolated_cache / "layers").rglob("*.json")
+    entry.unlink()
+    entry.mkdir()  # something in the way of the entry
+    inv = hullscan.inventory(f"oci-dir:{layout}:{tag}")
+    assert inv.packages == cold.packages
+    assert [layer.cached for layer in inv.layers] == [False]
+    assert any("layer cache entry" in w for w in inv.warnings)

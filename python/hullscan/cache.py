@@ -77,16 +77,22 @@ class LayerCache:
             return None
         return result
 
-    def put(self, result: _core.LayerResult) -> None:
+    def put(self, result: _core.LayerResult) -> str | None:
+        """Store a result; a cache that cannot be written costs speed, not the scan: the problem
+        is returned as a warning."""
         path = self._path(result.diff_id)
         if path is None:
-            return
-        ensure_dir(self.root)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".json")
+            return None
+        try:
+            ensure_dir(self.root)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".json")
+        except (OSError, CacheError) as e:
+            return f"layer cache not written: {e}"
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(result.to_json())
             os.replace(tmp, path)
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
-            raise CacheError(f"cannot write layer cache entry {path}: {e}") from e
+            return f"layer cache entry {path.name} not written: {e.strerror or e}"
+        return None

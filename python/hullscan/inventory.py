@@ -54,6 +54,7 @@ def inventory(
     cache = LayerCache(root) if use_cache else None
     store = sources.open_store(spec, ensure_dir(root / "tmp"))
     try:
+        spec = sources.settle(spec, store)
         image = sources.resolve(spec, store, platform)
         results: list[_core.LayerResult] = []
         layers: list[Layer] = []
@@ -69,7 +70,9 @@ def inventory(
                 from_cache = cached is not None
                 result = cached if cached is not None else _scan(ls)
                 if cached is None and cache is not None:
-                    cache.put(result)
+                    problem = cache.put(result)
+                    if problem is not None:
+                        image.warnings.append(problem)
                 seen[key] = (result, from_cache)
             total_packages += result.package_count
             if total_packages > MAX_IMAGE_PACKAGES:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import re
-import tarfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +12,7 @@ from hullscan.sources.blobs import (
     BlobStore,
     DirStore,
     TarStore,
-    iter_archive,
     layout_prefix,
-    open_archive,
 )
 from hullscan.sources.image import ResolvedImage, resolve_docker_archive, resolve_oci
 
@@ -54,35 +50,36 @@ def parse(text: str) -> SourceSpec:
     if not path.exists() and ":" in text:
         # A bare OCI layout path with a tag: PATH:TAG.
         base, tag = text.rsplit(":", 1)
-        if Path(base).is_dir() and sniff(Path(base)) == "oci-dir":
+        if Path(base).is_dir() and _sniff_dir(Path(base)) == "oci-dir":
             return SourceSpec("oci-dir", Path(base), tag)
     if not path.exists():
         raise SourceError(
             f"{text!r} is not an existing path and names no known source type "
             f"({', '.join(s + ':' for s in SCHEMES)})"
         )
-    return SourceSpec(sniff(path), path)
+    # A file is an archive of some kind: which one is read from its members when it is opened
+    # (see `settle`), so that a compressed archive is decompressed once, not once more to sniff it.
+    return SourceSpec(_sniff_dir(path) if path.is_dir() else "archive", path)
 
 
-def sniff(path: Path) -> str:
-    """What a bare path holds: an OCI layout, a docker-archive, an OCI archive or a root
-    filesystem."""
-    if path.is_dir():
-        return "oci-dir" if (path / "oci-layout").is_file() and (path / "index.json").is_file() else "dir"
-    names: set[str] = set()
-    try:
-        with open_archive(path, str(path)) as tf:
-            for m in iter_archive(tf, str(path)):
-                names.add(m.name.removeprefix("./").rstrip("/"))
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-        raise SourceError(f"{path}: not a directory or a readable image archive: {e}") from e
+def _sniff_dir(path: Path) -> str:
+    """A bare directory: an OCI layout, or else a root filesystem."""
+    return "oci-dir" if (path / "oci-layout").is_file() and (path / "index.json").is_file() else "dir"
+
+
+def settle(spec: SourceSpec, store: BlobStore) -> SourceSpec:
+    """The concrete kind of a bare archive path, from the members of the opened archive."""
+    if spec.kind != "archive":
+        return spec
+    assert isinstance(store, TarStore), "open_store opens an archive as a TarStore"
+    names = set(store.members)
     if "manifest.json" in names or _legacy_docker(names):
-        return "docker-archive"
+        return SourceSpec("docker-archive", spec.path, spec.tag)
     prefix = layout_prefix(names)
     if f"{prefix}/index.json".lstrip("/") in names and f"{prefix}/oci-layout".lstrip("/") in names:
-        return "oci-archive"
+        return SourceSpec("oci-archive", spec.path, spec.tag)
     raise SourceError(
-        f"{path}: a tar archive without manifest.json or index.json + oci-layout; "
+        f"{spec.path}: a tar archive without manifest.json or index.json + oci-layout; "
         "for a root filesystem, extract it and use dir:PATH"
     )
 
@@ -114,4 +111,4 @@ def resolve(spec: SourceSpec, store: BlobStore, platform: str | None) -> Resolve
     raise SourceError(f"source type {spec.kind} has no image to resolve")
 
 
-__all__ = ["SCHEMES", "ResolvedImage", "SourceSpec", "open_store", "parse", "resolve", "sniff"]
+__all__ = ["SCHEMES", "ResolvedImage", "SourceSpec", "open_store", "parse", "resolve", "settle"]

@@ -49,6 +49,9 @@ impl Cataloger for RpmCataloger {
         } else {
             bdb::header_blobs(data)?
         };
+        if blobs.len() > super::MAX_PACKAGES_PER_FILE {
+            return Err(super::too_many_packages());
+        }
         let mut packages = Vec::with_capacity(blobs.len());
         for blob in &blobs {
             if let Some(p) = header::package(blob)? {
