@@ -5,6 +5,11 @@
 //! fixed-size chunks; the calling thread hashes the uncompressed stream, walks the tar headers and
 //! hands only the entries a cataloger wants to that cataloger. Whiteouts are recorded for the merge.
 //! On two cores the decompressor and the hash + tar walk run side by side.
+//!
+//! The decompressor is the bottleneck (a single-threaded inflate), so everything else is kept off its
+//! thread: a small reader thread reads the blob in blocks and hashes the compressed bytes, and the
+//! calling thread hashes the uncompressed bytes and walks the tar. Chunk buffers circulate between
+//! the threads instead of being allocated (and zeroed) for every chunk.
 
 use crate::catalog;
 use crate::error::{Error, Result};
@@ -13,11 +18,11 @@ use crate::paths;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 const CHUNK: usize = 256 * 1024;
@@ -103,12 +108,28 @@ impl Compression {
 
 type Chunk = std::result::Result<Vec<u8>, ()>;
 
+/// A used buffer from `cur`, handed back to the thread that fills such buffers (unless it has gone).
+fn recycle(pool: &Sender<Vec<u8>>, buf: Vec<u8>) {
+    if buf.capacity() > 0 {
+        let _ = pool.send(buf);
+    }
+}
+
+/// A buffer to fill: a recycled one if there is one, else a new one; `len` bytes long.
+fn reuse(pool: &Receiver<Vec<u8>>, len: usize) -> Vec<u8> {
+    let mut buf = pool.try_recv().unwrap_or_default();
+    buf.resize(len, 0);
+    buf
+}
+
 /// The consumer side of the producer thread's chunks, as a `Read`.
 struct ChannelReader {
     rx: Receiver<Chunk>,
     cur: Vec<u8>,
     pos: usize,
     done: bool,
+    /// Emptied chunks go back to the producer.
+    pool: Sender<Vec<u8>>,
 }
 
 impl Read for ChannelReader {
@@ -119,7 +140,8 @@ impl Read for ChannelReader {
             }
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.cur = chunk;
+                    let used = std::mem::replace(&mut self.cur, chunk);
+                    recycle(&self.pool, used);
                     self.pos = 0;
                 }
                 // The producer failed; its error is in the shared slot.
@@ -135,6 +157,99 @@ impl Read for ChannelReader {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// One block of the blob as read from the file, or the read error.
+type Block = io::Result<Vec<u8>>;
+
+/// The decompressor's input: the blocks the reader thread read (and hashed), as a `BufRead`, so the
+/// decompressor reads them in place. `count` is the compressed bytes handed over so far (for the
+/// ratio limit), counted block by block as a `BufReader` over the file would.
+struct BlockReader {
+    rx: Receiver<Block>,
+    cur: Vec<u8>,
+    pos: usize,
+    count: Arc<AtomicU64>,
+    /// Emptied blocks go back to the reader thread.
+    pool: Sender<Vec<u8>>,
+    /// A read error repeats, as it would from the file.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl BufRead for BlockReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.cur.len() {
+            if let Some((kind, msg)) = &self.failed {
+                return Err(io::Error::new(*kind, msg.clone()));
+            }
+            match self.rx.recv() {
+                Ok(Ok(block)) => {
+                    self.count.fetch_add(block.len() as u64, Ordering::Relaxed);
+                    let used = std::mem::replace(&mut self.cur, block);
+                    recycle(&self.pool, used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
+                // The reader thread reached the end of the blob.
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.cur[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.cur.len());
+    }
+}
+
+impl Read for BlockReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = buf.len().min(avail.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// The reader thread: read the blob front to back in `READ_BUF` blocks, hash them, pass them on.
+/// Stops at the end, at a read error (passed on), or when the decompressor has gone.
+fn read_blob(
+    mut src: impl Read,
+    tx: &SyncSender<Block>,
+    pool: &Receiver<Vec<u8>>,
+) -> (Sha256, u64) {
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    loop {
+        let mut buf = reuse(pool, READ_BUF);
+        let n = loop {
+            match src.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => break r,
+            }
+        };
+        let sent = match n {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                hasher.update(&buf);
+                size += n as u64;
+                tx.send(Ok(buf))
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                break;
+            }
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    (hasher, size)
 }
 
 struct Produced {
@@ -165,6 +280,8 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 struct Pump<'a> {
     tx: &'a SyncSender<Chunk>,
+    /// Chunks the consumer has emptied.
+    pool: &'a Receiver<Vec<u8>>,
     compressed: &'a AtomicU64,
     limits: Limits,
     what: &'a str,
@@ -175,7 +292,7 @@ impl Pump<'_> {
     fn run(&self, r: &mut impl Read) -> Result<()> {
         let mut total: u64 = 0;
         loop {
-            let mut buf = vec![0u8; CHUNK];
+            let mut buf = reuse(self.pool, CHUNK);
             let n = fill(r, &mut buf).map_err(|e| Error::Layer {
                 what: self.what.to_string(),
                 detail: format!("cannot decompress: {e}"),
@@ -225,6 +342,7 @@ fn produce(
     blob: &BlobRange,
     what: &str,
     tx: &SyncSender<Chunk>,
+    chunk_pool: &Receiver<Vec<u8>>,
     limits: Limits,
 ) -> Result<Produced> {
     let mut file =
@@ -234,20 +352,63 @@ fn produce(
             .map_err(|e| Error::io(blob.path.display().to_string(), e))?;
     }
     let limited = file.take(blob.length.unwrap_or(u64::MAX));
-    let count = Arc::new(AtomicU64::new(0));
-    let hr = HashReader {
-        inner: limited,
-        hasher: Sha256::new(),
-        count: Arc::clone(&count),
-    };
-    let mut br = BufReader::with_capacity(READ_BUF, hr);
+    let (block_tx, block_rx) = sync_channel::<Block>(4);
+    let (pool_tx, pool_rx) = channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || read_blob(limited, &block_tx, &pool_rx));
+        let count = Arc::new(AtomicU64::new(0));
+        let br = BlockReader {
+            rx: block_rx,
+            cur: Vec::new(),
+            pos: 0,
+            count: Arc::clone(&count),
+            pool: pool_tx,
+            failed: None,
+        };
+        // On an early return `br` (the receiving end) is dropped here, which stops the reader thread
+        // before the scope waits for it.
+        let (compression, stream_error) =
+            decompress(br, blob, what, tx, chunk_pool, &count, limits)?;
+        let (hasher, size) = reader.join().map_err(|_| Error::Layer {
+            what: what.to_string(),
+            detail: "blob reader thread failed".into(),
+        })?;
+        if let Some(len) = blob.length {
+            if size != len {
+                return Err(Error::Layer {
+                    what: what.to_string(),
+                    detail: format!("blob is truncated: {size} of {len} bytes"),
+                });
+            }
+        }
+        Ok(Produced {
+            compression,
+            digest: hex_digest(hasher),
+            size,
+            stream_error,
+        })
+    })
+}
+
+/// Sniff the compression, decompress everything into chunks for the consumer, then read what follows
+/// the compressed stream (it is part of the blob's digest).
+fn decompress(
+    mut br: BlockReader,
+    blob: &BlobRange,
+    what: &str,
+    tx: &SyncSender<Chunk>,
+    chunk_pool: &Receiver<Vec<u8>>,
+    count: &AtomicU64,
+    limits: Limits,
+) -> Result<(Compression, Option<Error>)> {
     let head = br
         .fill_buf()
         .map_err(|e| Error::io(blob.path.display().to_string(), e))?;
     let compression = Compression::sniff(head);
     let pump = Pump {
         tx,
-        compressed: &count,
+        pool: chunk_pool,
+        compressed: count,
         limits,
         what,
     };
@@ -280,22 +441,7 @@ fn produce(
         Err(e) => return Err(e),
     };
     drain(&mut br).map_err(io_err)?;
-    let hr = br.into_inner();
-    let size = hr.count.load(Ordering::Relaxed);
-    if let Some(len) = blob.length {
-        if size != len {
-            return Err(Error::Layer {
-                what: what.to_string(),
-                detail: format!("blob is truncated: {size} of {len} bytes"),
-            });
-        }
-    }
-    Ok(Produced {
-        compression,
-        digest: hex_digest(hr.hasher),
-        size,
-        stream_error,
-    })
+    Ok((compression, stream_error))
 }
 
 /// Collects what one layer contributes while its tar is walked.
@@ -618,12 +764,14 @@ pub fn scan_layer(
         .or(expected_diff_id)
         .map_or_else(|| blob.path.display().to_string(), str::to_string);
     let (tx, rx) = sync_channel::<Chunk>(8);
+    let (pool_tx, pool_rx) = channel::<Vec<u8>>();
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let mut col = Collector::default();
     let (walked, produced) = std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let tx = tx;
-            match produce(blob, &what, &tx, limits) {
+            let pool_rx = pool_rx;
+            match produce(blob, &what, &tx, &pool_rx, limits) {
                 Ok(p) => Some(p),
                 Err(e) => {
                     *failure
@@ -641,6 +789,7 @@ pub fn scan_layer(
                 cur: Vec::new(),
                 pos: 0,
                 done: false,
+                pool: pool_tx,
             },
             hasher: Sha256::new(),
             count: Arc::clone(&uncompressed_count),
