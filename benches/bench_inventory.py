@@ -212,7 +212,7 @@ def api_warm_vs_cold(layout: Path, work: Path, rounds: int, settle: Settle) -> d
             n = [0]
 
             def inv(c: Path = cache, n: list[int] = n) -> None:
-                n[0] = len(hullscan.inventory(f"oci-dir:{layout}", cache_dir_path=c).packages)
+                n[0] = len(hullscan.inventory(f"oci-dir:{layout}", cache_dir=c).packages)
 
             cold.add(run_inprocess(inv))
             cold_n = n[0]
