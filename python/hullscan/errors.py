@@ -9,6 +9,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     │   └── PlatformNotFoundError  no manifest for the requested platform
     ├── LayerError               a layer blob is not a readable (compressed) tar stream
     ├── DigestMismatchError      content does not hash to the digest that names it
+    ├── InvalidVersionError      a string is not a version (or range) of the named scheme
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     └── CacheError               the cache directory cannot be used
 """
@@ -18,6 +19,7 @@ from hullscan._core import (
     DigestMismatchError,
     HullscanError,
     ImageFormatError,
+    InvalidVersionError,
     LayerError,
     LimitExceededError,
     PlatformNotFoundError,
@@ -29,6 +31,7 @@ __all__ = [
     "DigestMismatchError",
     "HullscanError",
     "ImageFormatError",
+    "InvalidVersionError",
     "LayerError",
     "LimitExceededError",
     "PlatformNotFoundError",

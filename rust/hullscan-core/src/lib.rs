@@ -9,6 +9,7 @@ pub mod layer;
 pub mod model;
 pub mod paths;
 pub mod purl;
+pub mod version;
 
 pub use error::{Error, Result};
 pub use layer::{scan_dir, scan_layer, BlobRange, Limits};

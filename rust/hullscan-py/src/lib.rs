@@ -52,6 +52,12 @@ create_exception!(
 );
 create_exception!(
     _core,
+    InvalidVersionError,
+    HullscanError,
+    "A string is not a version (or range) of the named scheme."
+);
+create_exception!(
+    _core,
     CacheError,
     HullscanError,
     "The cache directory cannot be used."
@@ -222,6 +228,66 @@ fn merge_layers(py: Python<'_>, layers: Vec<Bound<'_, LayerResult>>) -> PyResult
     .map_err(|e| HullscanError::new_err(format!("cannot serialise inventory: {e}")))
 }
 
+fn scheme(name: &str) -> PyResult<core::version::Scheme> {
+    core::version::Scheme::from_name(name).ok_or_else(|| {
+        InvalidVersionError::new_err(format!(
+            "unknown version scheme {name:?}; known: {}",
+            core::version::Scheme::ALL
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+fn version_err(e: core::version::VersionError) -> PyErr {
+    InvalidVersionError::new_err(e.to_string())
+}
+
+/// The order-preserving comparison key of a version (bytes; equal versions, equal keys).
+#[pyfunction]
+fn version_key<'py>(
+    py: Python<'py>,
+    scheme_name: &str,
+    version: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = scheme(scheme_name)?.key(version).map_err(version_err)?;
+    Ok(PyBytes::new(py, &key))
+}
+
+/// Compare two versions of a scheme: -1, 0 or 1.
+#[pyfunction]
+fn version_compare(scheme_name: &str, a: &str, b: &str) -> PyResult<i32> {
+    let ord = scheme(scheme_name)?.compare(a, b).map_err(version_err)?;
+    Ok(ord as i32)
+}
+
+/// Compare many pairs at once (for differential tests and benchmarks); GIL released.
+#[pyfunction]
+fn version_compare_many(
+    py: Python<'_>,
+    scheme_name: &str,
+    pairs: Vec<(String, String)>,
+) -> PyResult<Vec<Option<i32>>> {
+    let s = scheme(scheme_name)?;
+    Ok(py.allow_threads(|| {
+        pairs
+            .iter()
+            .map(|(a, b)| s.compare(a, b).ok().map(|o| o as i32))
+            .collect()
+    }))
+}
+
+/// Whether a version satisfies a range in the scheme's own syntax (npm ranges, PEP 440
+/// specifiers, Maven ranges, ...).
+#[pyfunction]
+fn version_satisfies_native(scheme_name: &str, version: &str, range: &str) -> PyResult<bool> {
+    scheme(scheme_name)?
+        .satisfies(version, range)
+        .map_err(version_err)
+}
+
 /// `name=version` of every cataloger: part of every layer-cache key.
 #[pyfunction]
 fn cataloger_versions() -> Vec<String> {
@@ -253,6 +319,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge_layers, m)?)?;
     m.add_function(wrap_pyfunction!(cataloger_versions, m)?)?;
     m.add_function(wrap_pyfunction!(catalogers, m)?)?;
+    m.add_function(wrap_pyfunction!(version_key, m)?)?;
+    m.add_function(wrap_pyfunction!(version_compare, m)?)?;
+    m.add_function(wrap_pyfunction!(version_compare_many, m)?)?;
+    m.add_function(wrap_pyfunction!(version_satisfies_native, m)?)?;
     m.add("HullscanError", py.get_type::<HullscanError>())?;
     m.add("SourceError", py.get_type::<SourceError>())?;
     m.add("ImageFormatError", py.get_type::<ImageFormatError>())?;
@@ -264,5 +334,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DigestMismatchError", py.get_type::<DigestMismatchError>())?;
     m.add("LimitExceededError", py.get_type::<LimitExceededError>())?;
     m.add("CacheError", py.get_type::<CacheError>())?;
+    m.add("InvalidVersionError", py.get_type::<InvalidVersionError>())?;
     Ok(())
 }

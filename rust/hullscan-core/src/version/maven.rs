@@ -1,0 +1,19 @@
+//! The `maven` version scheme. Not implemented yet.
+
+/// The order-preserving key of `version` (see the module docs of `version`).
+///
+/// # Errors
+/// Why `version` is not a maven version.
+pub fn key(version: &str) -> Result<Vec<u8>, String> {
+    let _ = version;
+    Err("the maven scheme is not implemented yet".into())
+}
+
+/// Whether `version` satisfies `range` in maven's own range syntax.
+///
+/// # Errors
+/// Why the version or range is invalid.
+pub fn satisfies(version: &str, range: &str) -> Result<bool, String> {
+    let _ = (version, range);
+    Err("maven ranges are not implemented yet".into())
+}
