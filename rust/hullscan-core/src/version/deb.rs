@@ -15,7 +15,9 @@
 //!   package, so a string containing one is not a version of an installable package.
 //!
 //! The epoch must be plain ASCII digits (dpkg's `strtol` would also take a sign or leading
-//! whitespace other than blanks; no real package has one).
+//! whitespace other than blanks; no real package has one). A digit run of more than 255
+//! significant digits is rejected (the key stores a number's length in one byte); dpkg has no
+//! such limit.
 //!
 //! # Key
 //! `verrevcmp` splits a string into alternating non-digit and digit parts. Non-digit parts

@@ -5,7 +5,8 @@
 //! what follows the last `-`. hullscan also checks what `rpmbuild` allows in a version and a
 //! release, so that garbage is an error rather than an arbitrary order: letters, digits and
 //! `._+~^` only (no `-` inside the version, no whitespace, no unexpanded `%{macro}`), neither may
-//! be empty, and the epoch must not be empty (`:1.0`).
+//! be empty, and the epoch must not be empty (`:1.0`). A digit run of more than 255 significant
+//! digits is rejected (the key stores a number's length in one byte); rpm has no such limit.
 //!
 //! # Order
 //! `rpmvercmp` skips separators (anything but letters, digits, `~` and `^`), then compares
