@@ -43,7 +43,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def max_age(value: str | None = None) -> timedelta:
+def configured_max_age(value: str | None = None) -> timedelta:
     """``value`` or ``$HULLSCAN_DB_MAX_AGE`` as a duration (``7d``, ``12h``, ``90m``, ``3600``)."""
     text = value if value is not None else os.environ.get("HULLSCAN_DB_MAX_AGE")
     if not text:
@@ -128,9 +128,9 @@ class Database:
     def age(self) -> timedelta:
         return max(now_utc() - self.updated_at(), timedelta(0))
 
-    def is_stale(self, max_age_: timedelta | None = None) -> bool:
-        """Older than ``max_age_`` (default ``$HULLSCAN_DB_MAX_AGE`` or 7 days)."""
-        return self.age() > (max_age_ if max_age_ is not None else max_age())
+    def is_stale(self, max_age: timedelta | None = None) -> bool:
+        """Older than ``max_age`` (default ``$HULLSCAN_DB_MAX_AGE`` or 7 days)."""
+        return self.age() > (max_age if max_age is not None else configured_max_age())
 
     # -- lifetime --
 
@@ -181,6 +181,9 @@ def open_db(
             raise DatabaseError(f"cannot open the advisory database {gen_dir}: {e}") from e
         try:
             meta, sources = store.read_meta(gen_dir)
+        except FileNotFoundError:
+            os.close(fd)
+            continue
         except BaseException:
             os.close(fd)
             raise
@@ -253,7 +256,7 @@ def status(cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     except DatabaseNotFoundError as e:
         return {"exists": False, "root": str(root), "message": str(e)}
     with db:
-        limit = max_age()
+        limit = configured_max_age()
         checked = db.checked_at()
         return {
             "exists": True,
@@ -275,8 +278,8 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "Database",
     "SourceInfo",
+    "configured_max_age",
     "import_paths",
-    "max_age",
     "open_db",
     "status",
     "update",

@@ -22,6 +22,7 @@ collector skips a generation it cannot lock exclusively.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import io
@@ -206,6 +207,9 @@ def lock_generation_shared(gen_dir: Path) -> int:
     fd = os.open(gen_dir / "meta.json", os.O_RDONLY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
+        if os.fstat(fd).st_nlink == 0:
+            # the collector held it and removed it while this waited for the lock
+            raise FileNotFoundError(f"{gen_dir} was removed")
     except OSError:
         os.close(fd)
         raise
@@ -406,7 +410,7 @@ class Transaction:
                 dst_rel = f"sources/{self._n:04d}-{_safe_file_name(old.name)}.jsonl.zst"
                 _link_or_copy(src, self.dir / dst_rel)
                 files.append(dst_rel)
-            infos.append(SourceInfo(**{**_fields(old), "files": tuple(files)}))
+            infos.append(dataclasses.replace(old, files=tuple(files)))
         now = now_utc()
         for p in self.pending.values():
             for w in p.writers:
@@ -458,10 +462,6 @@ class Transaction:
                 with contextlib.suppress(Exception):
                     w.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _fields(s: SourceInfo) -> dict[str, Any]:
-    return {k: getattr(s, k) for k in SourceInfo.__slots__}
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -166,7 +166,8 @@ def download(
             errors.append(str(e))
         except OSError as e:  # writing the temporary file
             raise DatabaseError(f"cannot store the download of {url} in {dest_dir}: {e}") from e
-    raise NetworkError(f"download of {url} failed after {retries + 1} attempts: {errors[-1]}")
+    tries = f"{retries + 1} attempt{'s' if retries else ''}"
+    raise NetworkError(f"download of {url} failed after {tries}: {errors[-1]}")
 
 
 def osv_ecosystems(sources: Sequence[SourceInfo]) -> list[str]:
