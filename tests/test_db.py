@@ -35,6 +35,9 @@ from hullscan.errors import DatabaseError, DatabaseNotFoundError, FeedFormatErro
 
 OSV_ECOSYSTEMS = ("Go", "Maven", "PyPI", "crates.io", "npm")
 DEBIAN_RELEASES = {
+    "etch": "4",
+    "lenny": "5",
+    "squeeze": "6",
     "wheezy": "7",
     "jessie": "8",
     "stretch": "9",
@@ -398,6 +401,44 @@ def test_debian_osv_samples_in_archive(adv: Path, cache: Path) -> None:
         assert db.warnings
         assert any("snapshots" in w for w in db.warnings)
         all_valid(db)
+
+
+def test_debian_advisory_lists(adv: Path, unpacked: Path, cache: Path) -> None:
+    """data/{DSA,DLA,DTSA}/list: one record per advisory, a fixed range per [release] line."""
+    with adb.import_paths([adv / "debian/debian-security-tracker-DSA-DLA-DTSA-lists-2023-04.tar.zst"]) as db:
+        src = {s.name: s for s in db.sources()}
+        assert set(src) == {"debian/dsa", "debian/dla", "debian/dtsa"}
+        recs = {r["id"]: r for r in db.records()}
+        all_valid(db)
+    for kind in ("DSA", "DLA", "DTSA"):
+        text = (unpacked / "debian-security-tracker/data" / kind / "list").read_text()
+        blocks: list[list[str]] = []
+        for line in text.splitlines():
+            if line.startswith("["):
+                blocks.append([line])
+            elif blocks:
+                blocks[-1].append(line.strip())
+        assert src[f"debian/{kind.lower()}"].count == len(blocks)
+        for block in blocks:
+            aid = block[0].split("]", 1)[1].split()[0]
+            r = recs[aid]
+            fixes = {
+                (f"Debian:{DEBIAN_RELEASES[rel.strip('[]')]}", pkg, ver)
+                for rel, dash, pkg, ver, *_ in (
+                    line.split() for line in block[1:] if line.startswith("[") and len(line.split()) >= 4
+                )
+                if dash == "-" and rel.strip("[]") in DEBIAN_RELEASES and not ver.startswith("<")
+            }
+            got = {
+                (a["package"]["ecosystem"], a["package"]["name"], v)
+                for a in r["affected"]
+                for v in fixed_versions(a)
+            }
+            assert got == fixes, aid
+            for line in block[1:]:
+                if line.startswith("{"):
+                    assert set(line.strip("{}").split()) <= set(r["aliases"]) | {aid}
+    assert recs["DSA-5380-1"]["published"].startswith("2023-03-29")
 
 
 # --- Amazon --------------------------------------------------------------------------------------
@@ -865,6 +906,7 @@ def test_full_import_timing(adv: Path, unpacked: Path, cache: Path) -> None:
         unpacked / "al2023/vuln-list",
         unpacked / "al2/updateinfo/aquasecurity-vuln-list-update/updateinfo_2_items.xml.gz",
         unpacked / "al2023/updateinfo/aquasecurity-vuln-list-update/updateinfo_AL2023.xml.gz",
+        unpacked / "debian-security-tracker/data",
     ]
     t0 = time.perf_counter()
     db = adb.import_paths(paths)

@@ -11,12 +11,14 @@ format      input                                                source name
             OSV JSON file (a record, a list, ``{"vulns": []}``)  :func:`hullscan.db.importer`)
 ``alpine``  Alpine secdb ``<repo>.json``; vuln-list per-package  ``alpine/<distroversion>/<repo>``
 ``debian``  Debian security tracker JSON                         ``debian/tracker``
+``debian``  the tracker's ``data/{DSA,DLA,DTSA}/list``             ``debian/dsa`` ...
 ``alas``    Amazon ``updateinfo.xml[.gz]``; per-advisory JSON    ``amazon/<release>``
 ==========  ===================================================  =================================
 
 Unreadable input (a corrupt zip, invalid JSON or XML) raises :class:`FeedFormatError`; a record
 that does not follow the schema is skipped with a warning counted on its source. In a directory or
-archive only ``*.json``, ``*.xml`` (optionally ``.gz`` / ``.zst``) and ``*.zip`` files are read,
+archive only ``*.json``, ``*.xml`` (optionally ``.gz`` / ``.zst``), ``*.zip`` and ``list`` files
+are read,
 and JSON files in no known format are skipped with a warning; a file named on its own must be in a
 known format.
 """
@@ -205,14 +207,16 @@ def _dispatch_json(obj: Any, fmt: str | None, ctx: Context, *, strict: bool) -> 
 def read_blob(data: bytes, fmt: str | None, ctx: Context, *, strict: bool) -> Iterator[Item]:
     """Records of one file's bytes (gzip / zstd wrappers removed); ``strict``: the file was named
     on its own, so an unknown format is an error instead of a skipped file."""
-    from hullscan.db.feeds import alas
+    from hullscan.db.feeds import alas, debian_list
 
     data = _unwrap(data, ctx.origin)
-    kind = _sniff_bytes(data)
+    kind = "debian-list" if debian_list.sniff(data) else _sniff_bytes(data)
     if kind == "json":
         yield from _dispatch_json(parse_json(data, ctx.origin), fmt, ctx, strict=strict)
     elif kind == "xml" and fmt in (None, "alas"):
         yield from alas.from_updateinfo(data, ctx)
+    elif kind == "debian-list" and fmt in (None, "debian"):
+        yield from debian_list.from_text(data, ctx)
     else:
         msg = f"{ctx.origin}: not an advisory file in a known format ({', '.join(FORMATS)})"
         if strict:
@@ -234,6 +238,8 @@ def _is_tar_name(name: str) -> bool:
 
 
 def _wanted_in_dir(name: str) -> bool:
+    if name.rsplit("/", 1)[-1] == "list":  # the Debian security tracker's data/{DSA,DLA,DTSA}/list
+        return True
     n = name.lower()
     for w in _WRAPPER_SUFFIXES:
         if n.endswith(w):

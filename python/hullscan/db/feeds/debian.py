@@ -30,6 +30,9 @@ SOURCE = "debian/tracker"
 SCHEMA_VERSION = "1.6.0"
 
 RELEASES = {
+    "etch": "4",
+    "lenny": "5",
+    "squeeze": "6",
     "wheezy": "7",
     "jessie": "8",
     "stretch": "9",
