@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hullscan.db.feeds import Context, read_path
-from hullscan.db.store import PendingSource, SourceWriter, Transaction, now_utc
+from hullscan.db.store import MAX_KEPT_WARNINGS, PendingSource, SourceWriter, Transaction, now_utc
 from hullscan.errors import FeedFormatError
 
 #: Most notes (files not imported) one import keeps.
@@ -98,7 +98,7 @@ def import_path(
             loose_warnings.append(message)
         else:
             p.skipped += 1
-            if len(p.warnings) < 50:
+            if len(p.warnings) < MAX_KEPT_WARNINGS:
                 p.warnings.append(message)
 
     def note(message: str) -> None:
@@ -135,5 +135,5 @@ def import_path(
         # Entries whose source could not be told (e.g. an advisory of an unknown release): counted
         # on the first source of this path, so that nothing skipped goes unreported.
         out[0].skipped += len(loose_warnings)
-        out[0].warnings.extend(loose_warnings[:50])
+        out[0].warnings.extend(loose_warnings[:MAX_KEPT_WARNINGS])
     return out

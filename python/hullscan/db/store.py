@@ -342,11 +342,6 @@ class PendingSource:
     warnings: list[str] = field(default_factory=list)
     keys: set[object] = field(default_factory=set)
 
-    def warn(self, message: str) -> None:
-        self.skipped += 1
-        if len(self.warnings) < MAX_KEPT_WARNINGS:
-            self.warnings.append(message)
-
 
 class Transaction:
     """Builds the next generation; :meth:`commit` makes it current. Use through :func:`transaction`."""
@@ -355,11 +350,9 @@ class Transaction:
         self.root = root
         self.previous_id = current_generation(root)
         self.previous: list[SourceInfo] = []
-        self.previous_created_at: str | None = None
         if self.previous_id is not None:
             try:
-                raw, self.previous = read_meta(root / "generations" / self.previous_id)
-                self.previous_created_at = raw.get("created_at")
+                _, self.previous = read_meta(root / "generations" / self.previous_id)
             except FileNotFoundError as e:
                 raise DatabaseError(
                     f"the advisory database in {root} is damaged (generation {self.previous_id} is "
@@ -386,13 +379,6 @@ class Transaction:
         ``keys`` are not written again."""
         self._n += 1
         return SourceWriter(self.dir / "sources" / f"{self._n:04d}-{_safe_file_name(label)}.jsonl.zst", keys)
-
-    def drop_pending(self, name: str) -> None:
-        p = self.pending.pop(name, None)
-        if p is not None:
-            for w in p.writers:
-                w.close()
-                w.path.unlink(missing_ok=True)
 
     def commit(self, *, build_index: bool = True) -> str:
         """Finish the generation (previous sources not replaced are kept) and make it current."""
@@ -431,7 +417,7 @@ class Transaction:
                     files=tuple(str(w.path.relative_to(self.dir)) for w in p.writers),
                     ecosystems=tuple(sorted(ecos)),
                     skipped=p.skipped,
-                    warnings=tuple(p.warnings),
+                    warnings=tuple(p.warnings[:MAX_KEPT_WARNINGS]),
                 )
             )
         infos.sort(key=lambda s: s.name)
