@@ -3,12 +3,16 @@
 from hullscan._core import __version__
 from hullscan.errors import (
     CacheError,
+    DatabaseError,
+    DatabaseNotFoundError,
     DigestMismatchError,
+    FeedFormatError,
     HullscanError,
     ImageFormatError,
     InvalidVersionError,
     LayerError,
     LimitExceededError,
+    NetworkError,
     PlatformNotFoundError,
     SourceError,
 )
@@ -17,8 +21,11 @@ from hullscan.model import Distro, Inventory, Layer, Package
 
 __all__ = [
     "CacheError",
+    "DatabaseError",
+    "DatabaseNotFoundError",
     "DigestMismatchError",
     "Distro",
+    "FeedFormatError",
     "HullscanError",
     "ImageFormatError",
     "InvalidVersionError",
@@ -26,6 +33,7 @@ __all__ = [
     "Layer",
     "LayerError",
     "LimitExceededError",
+    "NetworkError",
     "Package",
     "PlatformNotFoundError",
     "SourceError",

@@ -7,11 +7,14 @@ Exit codes: 0 success; 1 reserved for a failed gate (scan); 2 error (bad input, 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
 from hullscan import __version__
-from hullscan.errors import HullscanError
+from hullscan.errors import DatabaseNotFoundError, HullscanError
 from hullscan.inventory import inventory
 from hullscan.model import Inventory
 
@@ -66,12 +69,145 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--output", "-o", help="write to this file instead of standard output")
     inv.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     inv.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+    _db_parser(sub)
     return p
+
+
+def _db_parser(sub: Any) -> None:
+    db = sub.add_parser("db", help="the advisory database: import, update, status")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    cache_help = "cache directory (default $HULLSCAN_CACHE_DIR or user cache)"
+    imp = dbsub.add_parser(
+        "import",
+        help="import advisory files, directories, zips or tar archives",
+        description="Import advisories: osv.dev all.zip, OSV JSON files or directories, Alpine secdb "
+        "JSON, Debian security tracker JSON, Amazon updateinfo.xml(.gz) or ALAS JSON; the format is "
+        "sniffed. A source of the same name already in the database is replaced.",
+    )
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--format", choices=("osv", "alpine", "debian", "alas"), help="skip format sniffing")
+    imp.add_argument("--name", help="store everything imported as one source of this name")
+    imp.add_argument(
+        "--ecosystem", help="release of Alpine or Amazon input (Alpine:v3.20, Amazon Linux:2023)"
+    )
+    imp.add_argument("--cache-dir", help=cache_help)
+    upd = dbsub.add_parser(
+        "update",
+        help="download osv.dev ecosystem exports (conditional: unchanged feeds are not fetched)",
+    )
+    upd.add_argument(
+        "--base-url", help="base URL of <Ecosystem>/all.zip (default $HULLSCAN_DB_URL or osv.dev)"
+    )
+    upd.add_argument(
+        "--ecosystem",
+        action="append",
+        dest="ecosystems",
+        metavar="ECOSYSTEM",
+        help="an OSV ecosystem to fetch (repeatable; default: those in the database, else a standard list)",
+    )
+    upd.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress on stderr"
+    )
+    upd.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry")
+    upd.add_argument("--retries", type=int, default=3, help="retries per download")
+    upd.add_argument("--cache-dir", help=cache_help)
+    st = dbsub.add_parser("status", help="sources, record counts and age of the advisory database")
+    st.add_argument("--format", choices=("table", "json"), default="table")
+    st.add_argument("--cache-dir", help=cache_help)
+
+
+def _age(d: timedelta) -> str:
+    s = int(d.total_seconds())
+    if s < 60:
+        return f"{s}s"
+    parts = [(s // 86400, "d"), (s % 86400 // 3600, "h"), (s % 3600 // 60, "m")]
+    shown = [f"{n}{u}" for n, u in parts if n][:2]
+    return " ".join(shown) or "0m"
+
+
+def _status_table(st: dict[str, Any]) -> str:
+    lines = [
+        f"advisory database: {_oneline(st['path'])}",
+        f"updated: {st['updated_at']} ({_age(timedelta(seconds=st['age_seconds']))} ago"
+        + (", stale" if st["stale"] else "")
+        + ")",
+        f"records: {st['record_count']}   sources: {len(st['sources'])}",
+        "",
+    ]
+    rows = [("SOURCE", "KIND", "RECORDS", "SKIPPED", "IMPORTED", "ORIGIN")]
+    for s in st["sources"]:
+        rows.append(
+            (
+                _oneline(s["name"]),
+                s["kind"],
+                str(s["count"]),
+                str(s["skipped"]),
+                s["imported_at"][:19] + "Z",
+                _oneline(s["origin"]),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _report_import(db: Any, verb: str) -> None:
+    by_name = {s.name: s for s in db.sources()}
+    if not db.changed:
+        sys.stdout.write(f"advisory database unchanged ({db.count()} records): every feed is current\n")
+    for name in db.changed:
+        s = by_name[name]
+        line = f"{verb} {_oneline(name)}: {s.count} records"
+        if s.skipped:
+            line += f", {s.skipped} skipped"
+        sys.stdout.write(line + "\n")
+        for w in s.warnings[:3]:
+            print(f"hullscan: warning: {_oneline(w)}", file=sys.stderr)
+        if s.skipped > 3:
+            print(f"hullscan: warning: ... {s.skipped - 3} more skipped in {_oneline(name)}", file=sys.stderr)
+    for note in db.warnings[:5]:
+        print(f"hullscan: note: {_oneline(note)}", file=sys.stderr)
+    if len(db.warnings) > 5:
+        print(f"hullscan: note: ... {len(db.warnings) - 5} more files not imported", file=sys.stderr)
+    sys.stdout.write(f"database: {db.path} ({db.count()} records)\n")
+
+
+def _db_command(args: argparse.Namespace) -> int:
+    from hullscan import db as advisory_db
+
+    if args.db_command == "import":
+        with advisory_db.import_paths(
+            args.paths, cache_dir=args.cache_dir, format=args.format, name=args.name, ecosystem=args.ecosystem
+        ) as d:
+            _report_import(d, "imported")
+        return EXIT_OK
+    if args.db_command == "update":
+        with advisory_db.update(
+            base_url=args.base_url,
+            ecosystems=args.ecosystems,
+            cache_dir=args.cache_dir,
+            progress=args.progress,
+            timeout=args.timeout,
+            retries=args.retries,
+        ) as d:
+            _report_import(d, "updated")
+        return EXIT_OK
+    st = advisory_db.status(args.cache_dir)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(st, indent=2) + "\n")
+        return EXIT_OK if st["exists"] else EXIT_ERROR
+    if not st["exists"]:
+        raise DatabaseNotFoundError(st["message"])
+    sys.stdout.write(_status_table(st) + "\n")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "db":
+            return _db_command(args)
         if args.command == "inventory":
             result = inventory(
                 args.source,

@@ -11,7 +11,13 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── DigestMismatchError      content does not hash to the digest that names it
     ├── InvalidVersionError      a string is not a version (or range) of the named scheme
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
-    └── CacheError               the cache directory cannot be used
+    ├── CacheError               the cache directory cannot be used
+    └── DatabaseError            the advisory database cannot be built, read or updated
+        ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
+        ├── NetworkError           a feed download failed (after retries)
+        └── FeedFormatError        an advisory file is unreadable or not in a known format
+
+The ``DatabaseError`` branch is defined here in Python: only Python code raises it.
 """
 
 from hullscan._core import (
@@ -26,14 +32,35 @@ from hullscan._core import (
     SourceError,
 )
 
+
+class DatabaseError(HullscanError):
+    """The advisory database cannot be built, read or updated; the previous one keeps serving."""
+
+
+class DatabaseNotFoundError(DatabaseError):
+    """No advisory database has been imported or downloaded yet."""
+
+
+class NetworkError(DatabaseError):
+    """Downloading a feed failed: connection error, timeout, HTTP error, or a cut transfer."""
+
+
+class FeedFormatError(DatabaseError):
+    """An advisory file is unreadable, corrupt, or in no format hullscan knows."""
+
+
 __all__ = [
     "CacheError",
+    "DatabaseError",
+    "DatabaseNotFoundError",
     "DigestMismatchError",
+    "FeedFormatError",
     "HullscanError",
     "ImageFormatError",
     "InvalidVersionError",
     "LayerError",
     "LimitExceededError",
+    "NetworkError",
     "PlatformNotFoundError",
     "SourceError",
 ]
