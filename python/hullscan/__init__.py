@@ -18,6 +18,7 @@ from hullscan.errors import (
 )
 from hullscan.inventory import inventory
 from hullscan.model import Distro, Inventory, Layer, Package
+from hullscan.scan import Finding, ScanResult, scan
 
 __all__ = [
     "CacheError",
@@ -26,6 +27,7 @@ __all__ = [
     "DigestMismatchError",
     "Distro",
     "FeedFormatError",
+    "Finding",
     "HullscanError",
     "ImageFormatError",
     "InvalidVersionError",
@@ -36,7 +38,9 @@ __all__ = [
     "NetworkError",
     "Package",
     "PlatformNotFoundError",
+    "ScanResult",
     "SourceError",
     "__version__",
     "inventory",
+    "scan",
 ]

@@ -1,9 +1,11 @@
 """Type stubs for the Rust extension (checked with mypy.stubtest)."""
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import final
 
 __all__ = [
+    "AdvisoryIndex",
     "CacheError",
     "DigestMismatchError",
     "HullscanError",
@@ -15,6 +17,7 @@ __all__ = [
     "PlatformNotFoundError",
     "SourceError",
     "__version__",
+    "build_index",
     "cataloger_versions",
     "catalogers",
     "merge_layers",
@@ -84,3 +87,21 @@ def version_key(scheme_name: str, version: str) -> bytes: ...
 def version_compare(scheme_name: str, a: str, b: str) -> int: ...
 def version_compare_many(scheme_name: str, pairs: list[tuple[str, str]]) -> list[int | None]: ...
 def version_satisfies_native(scheme_name: str, version: str, range: str) -> bool: ...
+def build_index(record_files: Sequence[str | PathLike[str]], out: str | PathLike[str]) -> dict[str, int]: ...
+
+_HitTuple = tuple[int, int, str, str, str | None, tuple[int, str] | None, str | None, list[str]]
+
+@final
+class AdvisoryIndex:
+    @staticmethod
+    def load(path: str | PathLike[str]) -> AdvisoryIndex: ...
+    @property
+    def package_count(self) -> int: ...
+    @property
+    def advisory_count(self) -> int: ...
+    @property
+    def interval_count(self) -> int: ...
+    def advisory(self, i: int) -> str: ...
+    def match_packages(
+        self, queries: list[tuple[str, str, str]]
+    ) -> tuple[list[_HitTuple], list[tuple[int, str]]]: ...

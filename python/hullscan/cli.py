@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from hullscan import __version__
+from hullscan import __version__, cli_scan
 from hullscan.errors import DatabaseNotFoundError, HullscanError
 from hullscan.inventory import inventory
 from hullscan.model import Inventory
@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     inv.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
     _db_parser(sub)
+    cli_scan.add_parser(sub)
     return p
 
 
@@ -208,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "db":
             return _db_command(args)
+        if args.command == "scan":
+            return cli_scan.run(args, _oneline)
         if args.command == "inventory":
             result = inventory(
                 args.source,

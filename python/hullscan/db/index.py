@@ -1,15 +1,30 @@
 """The compiled advisory index, built into each new generation before it becomes current.
 
-Placeholder: the Rust index replaces :func:`build_index`. It is called by the store with the
-finished generation directory (records and ``meta.json`` written, not yet current); whatever it
-writes there is fsynced with the generation, and an exception aborts the swap (the previous
-generation keeps serving).
+The store calls :func:`build_index` with the finished generation directory (records and
+``meta.json`` written, not yet current); the index is written beside them as ``index.bin``, and
+an exception aborts the swap (the previous generation keeps serving). The Rust core reads every
+record file (zstd JSON lines) and compiles the ranges into order-preserving version keys.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
+from hullscan import _core
+from hullscan.db.store import read_meta
 
-def build_index(generation: Path) -> None:
-    """Build the index of ``generation`` (a directory) in place. Does nothing yet."""
+INDEX_FILE = "index.bin"
+STATS_FILE = "index-stats.json"
+
+
+def build_index(generation: Path) -> dict[str, int]:
+    """Compile the index of ``generation`` (a directory) in place; returns the build counts."""
+    _meta, sources = read_meta(generation)
+    files = [generation / f for s in sources for f in s.files]
+    tmp = generation / (INDEX_FILE + ".tmp")
+    stats = _core.build_index(files, tmp)
+    os.replace(tmp, generation / INDEX_FILE)
+    (generation / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    return stats

@@ -136,6 +136,8 @@ pub fn ecosystem(d: &Distro) -> Option<String> {
         "rhel" => format!("Red Hat:{}", major(v)),
         "almalinux" => format!("AlmaLinux:{}", major(v)),
         "rocky" => format!("Rocky Linux:{}", major(v)),
+        // Amazon Linux 1 is versioned by date (2018.03); its advisories are ALAS-*, "Amazon Linux:1".
+        "amzn" if v.starts_with("201") => "Amazon Linux:1".into(),
         "amzn" => format!("Amazon Linux:{}", major(v)),
         "centos" => format!("CentOS:{}", major(v)),
         "fedora" => format!("Fedora:{v}"),

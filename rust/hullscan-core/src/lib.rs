@@ -4,9 +4,11 @@
 pub mod catalog;
 pub mod distro;
 pub mod error;
+pub mod index;
 pub mod inventory;
 pub mod layer;
 pub mod model;
+pub mod osv;
 pub mod paths;
 pub mod purl;
 pub mod version;

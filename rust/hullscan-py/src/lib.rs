@@ -288,6 +288,110 @@ fn version_satisfies_native(scheme_name: &str, version: &str, range: &str) -> Py
         .map_err(version_err)
 }
 
+/// Compile OSV records (JSON-lines files, plain / gzip / zstd) into an index file at `out`.
+/// Returns the build counts. GIL released.
+#[pyfunction]
+fn build_index(
+    py: Python<'_>,
+    record_files: Vec<PathBuf>,
+    out: PathBuf,
+) -> PyResult<std::collections::BTreeMap<String, u64>> {
+    let (bytes, stats) = py
+        .allow_threads(|| core::index::build_from_files(&record_files))
+        .map_err(to_py)?;
+    std::fs::write(&out, &bytes)
+        .map_err(|e| SourceError::new_err(format!("cannot write {}: {e}", out.display())))?;
+    let v = serde_json::to_value(&stats)
+        .map_err(|e| HullscanError::new_err(format!("cannot report build stats: {e}")))?;
+    Ok(v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A compiled advisory index, loaded once and matched many times.
+#[pyclass(frozen, module = "hullscan._core")]
+struct AdvisoryIndex {
+    inner: core::index::Index,
+}
+
+type HitTuple = (
+    usize,
+    u32,
+    String,
+    String,
+    Option<String>,
+    Option<(u8, String)>,
+    Option<String>,
+    Vec<String>,
+);
+
+#[pymethods]
+impl AdvisoryIndex {
+    /// Load an index file written by `build_index`.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let inner = py
+            .allow_threads(|| core::index::Index::load(&path))
+            .map_err(to_py)?;
+        Ok(AdvisoryIndex { inner })
+    }
+    #[getter]
+    fn package_count(&self) -> u32 {
+        self.inner.package_count()
+    }
+    #[getter]
+    fn advisory_count(&self) -> u32 {
+        self.inner.advisory_count()
+    }
+    #[getter]
+    fn interval_count(&self) -> u32 {
+        self.inner.interval_count()
+    }
+    /// The details (JSON) of advisory `i`.
+    fn advisory(&self, i: u32) -> String {
+        self.inner.advisory(i)
+    }
+    /// Match `(ecosystem, name, version)` queries. Returns hits as tuples
+    /// `(query, advisory, scheme, range_type, introduced, (closer_kind, closer) | None,
+    /// listed_version, fixed_versions)` and warnings as `(query, message)`. GIL released.
+    #[allow(clippy::type_complexity)]
+    fn match_packages(
+        &self,
+        py: Python<'_>,
+        queries: Vec<(String, String, String)>,
+    ) -> (Vec<HitTuple>, Vec<(usize, String)>) {
+        let qs: Vec<core::index::Query> = queries
+            .into_iter()
+            .map(|(ecosystem, name, version)| core::index::Query {
+                ecosystem,
+                name,
+                version,
+            })
+            .collect();
+        let (hits, warnings) = py.allow_threads(|| self.inner.match_all(&qs));
+        let hits = hits
+            .into_iter()
+            .map(|h| {
+                (
+                    h.query,
+                    h.advisory,
+                    h.scheme.name().to_string(),
+                    h.range_type.to_string(),
+                    h.introduced,
+                    h.closer,
+                    h.listed,
+                    h.fixed,
+                )
+            })
+            .collect();
+        (hits, warnings)
+    }
+}
+
 /// `name=version` of every cataloger: part of every layer-cache key.
 #[pyfunction]
 fn cataloger_versions() -> Vec<String> {
@@ -320,6 +424,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cataloger_versions, m)?)?;
     m.add_function(wrap_pyfunction!(catalogers, m)?)?;
     m.add_function(wrap_pyfunction!(version_key, m)?)?;
+    m.add_function(wrap_pyfunction!(build_index, m)?)?;
+    m.add_class::<AdvisoryIndex>()?;
     m.add_function(wrap_pyfunction!(version_compare, m)?)?;
     m.add_function(wrap_pyfunction!(version_compare_many, m)?)?;
     m.add_function(wrap_pyfunction!(version_satisfies_native, m)?)?;

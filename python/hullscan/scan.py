@@ -1,0 +1,275 @@
+"""``hullscan.scan``: inventory an image and match it against the advisory index."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hullscan import _core
+from hullscan.inventory import inventory
+from hullscan.model import INVENTORY_SCHEMA_VERSION, Inventory, Package
+from hullscan.severity import RANK, Severity, of_advisory
+
+SCAN_SCHEMA_VERSION = 1
+#: One match from the index: (query, advisory, scheme, range type, introduced, (closer kind,
+#: closer) or None, listed version, fixed versions).
+HitTuple = tuple[int, int, str, str, str | None, tuple[int, str] | None, str | None, list[str]]
+CLOSERS = {1: "fixed", 2: "last_affected", 3: "limit"}
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRef:
+    name: str
+    version: str
+    ecosystem: str
+    purl: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a finding was reported."""
+
+    advisory: str
+    #: ``ECOSYSTEM``, ``SEMVER`` or ``versions`` (an explicitly listed version).
+    range_type: str
+    #: The version scheme that compared (``deb``, ``apk``, ``pep440``, ...).
+    comparator: str
+    #: The package name and version that were compared (a Debian source package, an Alpine origin).
+    matched_name: str
+    matched_version: str
+    introduced: str | None = None
+    fixed: str | None = None
+    last_affected: str | None = None
+    limit: str | None = None
+    listed_version: str | None = None
+    layer_index: int = 0
+    layer_diff_id: str = ""
+    layer_digest: str = ""
+    locations: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        if self.listed_version is not None:
+            rule = f"{self.matched_version} is listed as affected"
+        else:
+            lo = "any version" if self.introduced in (None, "0") else f">= {self.introduced}"
+            if self.fixed is not None:
+                hi = f", < {self.fixed}"
+            elif self.last_affected is not None:
+                hi = f", <= {self.last_affected}"
+            elif self.limit is not None:
+                hi = f", < {self.limit} (limit)"
+            else:
+                hi = ", no fix"
+            rule = f"{self.matched_version} in [{lo}{hi}]"
+        return (
+            f"{self.advisory}: {self.matched_name} {rule} ({self.range_type}, {self.comparator} order); "
+            f"found in {', '.join(self.locations) or '?'} of layer {self.layer_index}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One vulnerability in one package (aliases grouped)."""
+
+    id: str
+    aliases: tuple[str, ...]
+    package: PackageRef
+    installed_version: str
+    fixed_versions: tuple[str, ...]
+    #: ``fixed`` (a fixed version exists) or ``not_fixed``.
+    status: str
+    severity: Severity
+    summary: str | None
+    explanation: Explanation
+    #: Every advisory that reported it (one per alias group member that matched).
+    advisories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    inventory: Inventory
+    findings: tuple[Finding, ...]
+    warnings: tuple[str, ...] = ()
+    db: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def packages(self) -> tuple[Package, ...]:
+        return self.inventory.packages
+
+    def to_dict(self) -> dict[str, Any]:
+        inv = self.inventory.to_dict()
+        inv.pop("schema_version", None)
+        findings = []
+        for f in self.findings:
+            d = asdict(f)
+            d["aliases"] = list(f.aliases)
+            d["fixed_versions"] = list(f.fixed_versions)
+            d["advisories"] = list(f.advisories)
+            d["explanation"]["locations"] = list(f.explanation.locations)
+            d["explanation"]["text"] = f.explanation.text()
+            findings.append(d)
+        return {
+            "schema_version": SCAN_SCHEMA_VERSION,
+            "inventory_schema_version": INVENTORY_SCHEMA_VERSION,
+            **inv,
+            "findings": findings,
+            "warnings": list(self.inventory.warnings) + list(self.warnings),
+            "db": self.db,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+def query_of(p: Package) -> tuple[str, str, str]:
+    """What the advisory index is asked for a package: distro advisories name source packages
+    (Debian, Ubuntu) and origins (Alpine); rpm advisories name binary packages by epoch:version."""
+    if p.kind in ("deb", "apk"):
+        return (p.ecosystem, p.source_name or p.name, p.source_version or p.version)
+    if p.kind == "rpm" and p.epoch is None:
+        return (p.ecosystem, p.name, f"0:{p.version}")
+    return (p.ecosystem, p.name, p.version)
+
+
+def _primary(ids: set[str]) -> str:
+    for prefix in ("CVE-", "GHSA-"):
+        cands = sorted(i for i in ids if i.startswith(prefix))
+        if cands:
+            return cands[0]
+    return sorted(ids)[0]
+
+
+def match(inv: Inventory, index: _core.AdvisoryIndex) -> tuple[list[Finding], list[str]]:
+    """Findings of an inventory against a loaded index."""
+    queries = [query_of(p) for p in inv.packages]
+    hits, qwarnings = index.match_packages(queries)
+    warnings = [
+        f"{inv.packages[qi].name} {inv.packages[qi].version}: not compared: {msg}" for qi, msg in qwarnings
+    ]
+    details_cache: dict[int, dict[str, Any]] = {}
+
+    def details(i: int) -> dict[str, Any]:
+        if i not in details_cache:
+            try:
+                details_cache[i] = json.loads(index.advisory(i))
+            except ValueError:
+                details_cache[i] = {"id": f"advisory-{i}"}
+        return details_cache[i]
+
+    by_query: dict[int, list[HitTuple]] = {}
+    for h in hits:
+        by_query.setdefault(h[0], []).append(h)
+    findings: list[Finding] = []
+    for qi, qhits in by_query.items():
+        pkg = inv.packages[qi]
+        # Group hits whose ids or aliases overlap: one finding per vulnerability.
+        groups: list[tuple[set[str], list[HitTuple]]] = []
+        for h in qhits:
+            d = details(h[1])
+            ids = {str(d.get("id"))} | {str(a) for a in d.get("aliases") or []}
+            merged = [g for g in groups if g[0] & ids]
+            for g in merged:
+                groups.remove(g)
+                ids |= g[0]
+            groups.append((ids, [h for g in merged for h in g[1]] + [h]))
+        for ids, ghits in groups:
+            findings.append(_finding(pkg, queries[qi], ids, ghits, details))
+    findings.sort(key=lambda f: (-RANK[f.severity.level], f.package.name, f.id))
+    return findings, warnings
+
+
+def _finding(
+    pkg: Package,
+    query: tuple[str, str, str],
+    ids: set[str],
+    hits: list[HitTuple],
+    details: Any,
+) -> Finding:
+    primary = _primary(ids)
+    advs = [details(h[1]) for h in hits]
+    severities = [of_advisory(d) for d in advs]
+    # The most informative severity: scored beats rated beats unknown; then the highest.
+    severity = max(severities, key=lambda s: (s.score is not None, s.source != "none", RANK[s.level]))
+    fixed = sorted({v for h in hits for v in h[7]})
+    h = hits[0]
+    closer_kind, closer = h[5] if h[5] is not None else (0, None)
+    expl = Explanation(
+        advisory=str(advs[0].get("id")),
+        range_type=h[3],
+        comparator=h[2],
+        matched_name=query[1],
+        matched_version=query[2],
+        introduced=h[4],
+        fixed=closer if closer_kind == 1 else None,
+        last_affected=closer if closer_kind == 2 else None,
+        limit=closer if closer_kind == 3 else None,
+        listed_version=h[6],
+        layer_index=pkg.layer_index,
+        layer_diff_id=pkg.layer_diff_id,
+        layer_digest=pkg.layer_digest,
+        locations=pkg.locations,
+    )
+    summary = next((str(d["summary"]) for d in advs if d.get("summary")), None)
+    return Finding(
+        id=primary,
+        aliases=tuple(sorted(ids - {primary})),
+        package=PackageRef(pkg.name, pkg.version, pkg.ecosystem, pkg.purl),
+        installed_version=pkg.version,
+        fixed_versions=tuple(fixed),
+        status="fixed" if fixed else "not_fixed",
+        severity=severity,
+        summary=summary,
+        explanation=expl,
+        advisories=tuple(sorted({str(d.get("id")) for d in advs})),
+    )
+
+
+def load_index(
+    db: str | os.PathLike[str] | None, *, offline: bool, cache_dir: Path | None
+) -> tuple[_core.AdvisoryIndex, dict[str, Any]]:
+    """The index to match against: ``db`` (an index file or a database generation directory), or
+    the current database in the cache (updated first when there is none, unless offline)."""
+    if db is not None:
+        path = Path(db)
+        index_path = path / "index.bin" if path.is_dir() else path
+        return _core.AdvisoryIndex.load(index_path), {"path": str(index_path)}
+    from hullscan import db as dbmod
+    from hullscan.errors import DatabaseNotFoundError
+
+    try:
+        database = dbmod.open_db(cache_dir)
+    except DatabaseNotFoundError:
+        if offline:
+            raise
+        database = dbmod.update(cache_dir=cache_dir)
+    info: dict[str, Any] = {
+        "path": str(database.path),
+        "age_seconds": round(database.age().total_seconds()),
+        "sources": [s.name for s in database.sources()],
+    }
+    return _core.AdvisoryIndex.load(database.path / "index.bin"), info
+
+
+def scan(
+    source: str | os.PathLike[str],
+    *,
+    db: str | os.PathLike[str] | None = None,
+    platform: str | None = None,
+    offline: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> ScanResult:
+    """Inventory ``source`` and match it against the advisory database.
+
+    ``db`` is an index file or a database generation directory; by default the current database in
+    the cache dir (updated first if there is none, unless ``offline``).
+    """
+    inv = inventory(source, platform=platform, cache_dir=cache_dir)
+    index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
+    findings, warnings = match(inv, index)
+    return ScanResult(inv, tuple(findings), tuple(warnings), db_info)
+
+
+__all__ = ["Explanation", "Finding", "PackageRef", "ScanResult", "match", "scan"]
