@@ -249,6 +249,7 @@ def load_index(
         "path": str(database.path),
         "age_seconds": round(database.age().total_seconds()),
         "sources": [s.name for s in database.sources()],
+        "stale": database.is_stale(),
     }
     return _core.AdvisoryIndex.load(database.path / "index.bin"), info
 
@@ -269,6 +270,13 @@ def scan(
     inv = inventory(source, platform=platform, cache_dir=cache_dir)
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index)
+    if db_info.get("stale"):
+        days = db_info["age_seconds"] / 86400
+        warnings.insert(
+            0,
+            f"the advisory database is {days:.1f} days old (HULLSCAN_DB_MAX_AGE); "
+            "run `hullscan db update` for current findings",
+        )
     return ScanResult(inv, tuple(findings), tuple(warnings), db_info)
 
 
