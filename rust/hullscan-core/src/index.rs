@@ -386,6 +386,8 @@ impl Builder {
             out.extend_from_slice(&off.to_le_bytes());
             off += s.len() as u64;
         }
+        // The blob's length closes the header, so a truncated file is detected on load.
+        out.extend_from_slice(&len32(w.data.len()).to_le_bytes());
         out.resize(HEADER, 0);
         for s in [pkgs, entries, ivs, vers, advs, w.data] {
             out.extend_from_slice(&s);
@@ -545,8 +547,9 @@ impl Index {
                 return Err(bad("section sizes do not add up"));
             }
         }
-        if idx.off[5] > idx.data.len() {
-            return Err(bad("truncated"));
+        let blob_len = u32::from_le_bytes(idx.data[76..80].try_into().unwrap_or([0; 4])) as usize;
+        if idx.off[5].checked_add(blob_len) != Some(idx.data.len()) {
+            return Err(bad("truncated or padded"));
         }
         Ok(idx)
     }
