@@ -640,9 +640,9 @@ impl Index {
             return;
         };
         let mut keys: [Option<Option<Vec<u8>>>; 10] = Default::default();
-        let mut by_adv: BTreeMap<u32, Vec<Hit>> = BTreeMap::new();
-        let mut fixed_by_adv: HashMap<u32, Vec<String>> = HashMap::new();
-        for e in start..start.saturating_add(count).min(self.n_entry) {
+        let mut found: Vec<Hit> = Vec::new();
+        let end = start.saturating_add(count).min(self.n_entry);
+        for e in start..end {
             let adv = self.rec(1, ENTRY, e, 0);
             let flags = self.rec(1, ENTRY, e, 1);
             let Some(scheme) = Scheme::ALL.get((flags & 0xff) as usize).copied() else {
@@ -666,39 +666,46 @@ impl Index {
             let Some(key) = key.as_deref() else { continue };
             let (iv0, ivn) = (self.rec(1, ENTRY, e, 2), self.rec(1, ENTRY, e, 3));
             for iv in iv0..iv0.saturating_add(ivn).min(self.n_iv) {
-                let closer_kind = (self.rec(2, IV, iv, 4) >> 8) as u8;
-                if closer_kind == CLOSE_FIXED {
-                    fixed_by_adv
-                        .entry(adv)
-                        .or_default()
-                        .push(self.text(self.rec(2, IV, iv, 7), self.rec(2, IV, iv, 8)));
-                }
                 if self.in_interval(iv, key) {
-                    by_adv
-                        .entry(adv)
-                        .or_default()
-                        .push(self.hit_iv(qi, adv, scheme, range_type, iv));
+                    found.push(self.hit_iv(qi, adv, scheme, range_type, iv));
                 }
             }
             let (v0, vn) = (self.rec(1, ENTRY, e, 4), self.rec(1, ENTRY, e, 5));
-            if let Some(listed) = self.find_listed(v0, vn, key) {
-                by_adv.entry(adv).or_default().push(Hit {
-                    query: qi,
-                    advisory: adv,
-                    scheme,
-                    range_type: "versions",
-                    introduced: None,
-                    closer: None,
-                    listed: Some(listed),
-                    fixed: Vec::new(),
-                });
+            if vn > 0 {
+                if let Some(listed) = self.find_listed(v0, vn, key) {
+                    found.push(Hit {
+                        query: qi,
+                        advisory: adv,
+                        scheme,
+                        range_type: "versions",
+                        introduced: None,
+                        closer: None,
+                        listed: Some(listed),
+                        fixed: Vec::new(),
+                    });
+                }
             }
         }
-        for (adv, mut list) in by_adv {
-            // One hit per advisory and package: a range match explains more than a listed version.
-            list.sort_by_key(|h| h.listed.is_some());
-            let mut h = list.swap_remove(0);
-            let mut fixed = fixed_by_adv.remove(&adv).unwrap_or_default();
+        if found.is_empty() {
+            return;
+        }
+        // One hit per advisory and package: a range match explains more than a listed version.
+        found.sort_by_key(|h| (h.advisory, h.listed.is_some()));
+        found.dedup_by_key(|h| h.advisory);
+        for mut h in found {
+            // Every fixed version the advisory gives this package (only for advisories that hit).
+            let mut fixed = Vec::new();
+            for e in start..end {
+                if self.rec(1, ENTRY, e, 0) != h.advisory {
+                    continue;
+                }
+                let (iv0, ivn) = (self.rec(1, ENTRY, e, 2), self.rec(1, ENTRY, e, 3));
+                for iv in iv0..iv0.saturating_add(ivn).min(self.n_iv) {
+                    if (self.rec(2, IV, iv, 4) >> 8) as u8 == CLOSE_FIXED {
+                        fixed.push(self.text(self.rec(2, IV, iv, 7), self.rec(2, IV, iv, 8)));
+                    }
+                }
+            }
             fixed.sort();
             fixed.dedup();
             h.fixed = fixed;
