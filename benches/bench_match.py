@@ -201,7 +201,7 @@ def main() -> int:
         queries: list[tuple[str, str, str]] = []
         per = args.inventory // len(GEN)
         # Realistic: most installed packages are newer than every fix (5 % are drawn at random).
-        newest = {"Debian:12": "99.0-1", "PyPI": "99.0", "npm": "99.0.0"}
+        newest = {"Debian:12": "9:99.0-1", "PyPI": "99.0", "npm": "99.0.0"}
         for eco in GEN:
             names = sorted(intervals[eco])
             for name in rng.sample(names, per):

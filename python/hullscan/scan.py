@@ -14,10 +14,6 @@ from hullscan.model import INVENTORY_SCHEMA_VERSION, Inventory, Package
 from hullscan.severity import RANK, Severity, of_advisory
 
 SCAN_SCHEMA_VERSION = 1
-#: One match from the index: (query, advisory, scheme, range type, introduced, (closer kind,
-#: closer) or None, listed version, fixed versions).
-HitTuple = tuple[int, int, str, str, str | None, tuple[int, str] | None, str | None, list[str]]
-CLOSERS = {1: "fixed", 2: "last_affected", 3: "limit"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +155,16 @@ def match(inv: Inventory, index: _core.AdvisoryIndex) -> tuple[list[Finding], li
                 details_cache[i] = {"id": f"advisory-{i}"}
         return details_cache[i]
 
-    by_query: dict[int, list[HitTuple]] = {}
+    by_query: dict[int, list[_core.MatchHit]] = {}
     for h in hits:
-        by_query.setdefault(h[0], []).append(h)
+        by_query.setdefault(h.query, []).append(h)
     findings: list[Finding] = []
     for qi, qhits in by_query.items():
         pkg = inv.packages[qi]
         # Group hits whose ids or aliases overlap: one finding per vulnerability.
-        groups: list[tuple[set[str], list[HitTuple]]] = []
+        groups: list[tuple[set[str], list[_core.MatchHit]]] = []
         for h in qhits:
-            d = details(h[1])
+            d = details(h.advisory)
             ids = {str(d.get("id"))} | {str(a) for a in d.get("aliases") or []}
             merged = [g for g in groups if g[0] & ids]
             for g in merged:
@@ -185,28 +181,27 @@ def _finding(
     pkg: Package,
     query: tuple[str, str, str],
     ids: set[str],
-    hits: list[HitTuple],
+    hits: list[_core.MatchHit],
     details: Any,
 ) -> Finding:
     primary = _primary(ids)
-    advs = [details(h[1]) for h in hits]
+    advs = [details(h.advisory) for h in hits]
     severities = [of_advisory(d) for d in advs]
     # The most informative severity: scored beats rated beats unknown; then the highest.
     severity = max(severities, key=lambda s: (s.score is not None, s.source != "none", RANK[s.level]))
-    fixed = sorted({v for h in hits for v in h[7]})
+    fixed = sorted({v for h in hits for v in h.fixed})
     h = hits[0]
-    closer_kind, closer = h[5] if h[5] is not None else (0, None)
     expl = Explanation(
         advisory=str(advs[0].get("id")),
-        range_type=h[3],
-        comparator=h[2],
+        range_type=h.range_type,
+        comparator=h.scheme,
         matched_name=query[1],
         matched_version=query[2],
-        introduced=h[4],
-        fixed=closer if closer_kind == 1 else None,
-        last_affected=closer if closer_kind == 2 else None,
-        limit=closer if closer_kind == 3 else None,
-        listed_version=h[6],
+        introduced=h.introduced,
+        fixed=h.closer if h.closer_kind == "fixed" else None,
+        last_affected=h.closer if h.closer_kind == "last_affected" else None,
+        limit=h.closer if h.closer_kind == "limit" else None,
+        listed_version=h.listed,
         layer_index=pkg.layer_index,
         layer_diff_id=pkg.layer_diff_id,
         layer_digest=pkg.layer_digest,

@@ -620,10 +620,37 @@ impl Index {
     /// be compared.
     #[must_use]
     pub fn match_all(&self, queries: &[Query]) -> (Vec<Hit>, Vec<(usize, String)>) {
+        // Large inventories are split across the cores; each half is independent.
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if threads < 2 || queries.len() < 512 {
+            return self.match_range(queries, 0);
+        }
+        let chunk = queries.len().div_ceil(threads.min(8));
+        let parts: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = queries
+                .chunks(chunk)
+                .enumerate()
+                .map(|(i, qs)| s.spawn(move || self.match_range(qs, i * chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
         let mut hits = Vec::new();
         let mut warnings = Vec::new();
-        for (qi, q) in queries.iter().enumerate() {
-            self.match_one(qi, q, &mut hits, &mut warnings);
+        for (h, w) in parts {
+            hits.extend(h);
+            warnings.extend(w);
+        }
+        (hits, warnings)
+    }
+
+    fn match_range(&self, queries: &[Query], base: usize) -> (Vec<Hit>, Vec<(usize, String)>) {
+        let mut hits = Vec::new();
+        let mut warnings = Vec::new();
+        for (i, q) in queries.iter().enumerate() {
+            self.match_one(base + i, q, &mut hits, &mut warnings);
         }
         (hits, warnings)
     }

@@ -318,16 +318,28 @@ struct AdvisoryIndex {
     inner: core::index::Index,
 }
 
-type HitTuple = (
-    usize,
-    u32,
-    String,
-    String,
-    Option<String>,
-    Option<(u8, String)>,
-    Option<String>,
-    Vec<String>,
-);
+/// One match: a package (by query index) inside an advisory's range or version list. A plain
+/// value object (not a tuple): it holds no Python references, so thousands of them cost the
+/// garbage collector nothing.
+#[pyclass(frozen, get_all, module = "hullscan._core")]
+struct MatchHit {
+    /// Index of the query (package) that matched.
+    query: usize,
+    /// Index of the advisory (see `AdvisoryIndex.advisory`).
+    advisory: u32,
+    /// The version scheme that compared.
+    scheme: &'static str,
+    /// `ECOSYSTEM`, `SEMVER` or `versions`.
+    range_type: &'static str,
+    introduced: Option<String>,
+    /// `fixed`, `last_affected` or `limit`, closing the matched interval.
+    closer_kind: Option<&'static str>,
+    closer: Option<String>,
+    /// The listed version that matched (`versions` hits).
+    listed: Option<String>,
+    /// Every fixed version the advisory gives the package.
+    fixed: Vec<String>,
+}
 
 #[pymethods]
 impl AdvisoryIndex {
@@ -355,15 +367,13 @@ impl AdvisoryIndex {
     fn advisory(&self, i: u32) -> String {
         self.inner.advisory(i)
     }
-    /// Match `(ecosystem, name, version)` queries. Returns hits as tuples
-    /// `(query, advisory, scheme, range_type, introduced, (closer_kind, closer) | None,
-    /// listed_version, fixed_versions)` and warnings as `(query, message)`. GIL released.
-    #[allow(clippy::type_complexity)]
+    /// Match `(ecosystem, name, version)` queries. Returns the hits and warnings as
+    /// `(query, message)` for versions that could not be compared. GIL released.
     fn match_packages(
         &self,
         py: Python<'_>,
         queries: Vec<(String, String, String)>,
-    ) -> (Vec<HitTuple>, Vec<(usize, String)>) {
+    ) -> (Vec<MatchHit>, Vec<(usize, String)>) {
         let qs: Vec<core::index::Query> = queries
             .into_iter()
             .map(|(ecosystem, name, version)| core::index::Query {
@@ -376,16 +386,28 @@ impl AdvisoryIndex {
         let hits = hits
             .into_iter()
             .map(|h| {
-                (
-                    h.query,
-                    h.advisory,
-                    h.scheme.name().to_string(),
-                    h.range_type.to_string(),
-                    h.introduced,
-                    h.closer,
-                    h.listed,
-                    h.fixed,
-                )
+                let (closer_kind, closer) = match h.closer {
+                    Some((k, v)) => (
+                        Some(match k {
+                            core::index::CLOSE_FIXED => "fixed",
+                            core::index::CLOSE_LAST_AFFECTED => "last_affected",
+                            _ => "limit",
+                        }),
+                        Some(v),
+                    ),
+                    None => (None, None),
+                };
+                MatchHit {
+                    query: h.query,
+                    advisory: h.advisory,
+                    scheme: h.scheme.name(),
+                    range_type: h.range_type,
+                    introduced: h.introduced,
+                    closer_kind,
+                    closer,
+                    listed: h.listed,
+                    fixed: h.fixed,
+                }
             })
             .collect();
         (hits, warnings)
@@ -426,6 +448,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version_key, m)?)?;
     m.add_function(wrap_pyfunction!(build_index, m)?)?;
     m.add_class::<AdvisoryIndex>()?;
+    m.add_class::<MatchHit>()?;
     m.add_function(wrap_pyfunction!(version_compare, m)?)?;
     m.add_function(wrap_pyfunction!(version_compare_many, m)?)?;
     m.add_function(wrap_pyfunction!(version_satisfies_native, m)?)?;
