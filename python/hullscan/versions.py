@@ -8,6 +8,9 @@ Invalid versions raise :class:`hullscan.errors.InvalidVersionError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from hullscan import _core
 
 SCHEMES = ("deb", "apk", "rpm", "pep440", "semver", "go", "maven", "gem", "nuget", "composer")
@@ -29,4 +32,55 @@ def satisfies_native(scheme: str, version: str, spec: str) -> bool:
     return _core.version_satisfies_native(scheme, version, spec)
 
 
-__all__ = ["SCHEMES", "compare", "key", "satisfies_native"]
+def _key(scheme: str, version: str) -> bytes:
+    # Go's OSV records write module versions without the "v" the modules carry.
+    if scheme in ("go", "Go") and not version.startswith("v"):
+        version = "v" + version
+    return key(scheme, version)
+
+
+def satisfies(
+    scheme: str,
+    version: str,
+    osv_ranges: Iterable[Mapping[str, Any]],
+    versions: Iterable[str] = (),
+) -> bool:
+    """Whether ``version`` is affected by OSV ``ranges`` (and an OSV ``versions`` list).
+
+    OSV semantics: ECOSYSTEM and SEMVER ranges, their ``introduced`` / ``fixed`` /
+    ``last_affected`` / ``limit`` events evaluated in the scheme's order (``introduced: "0"`` is
+    below everything), explicit ``versions`` matched by equality in the scheme; GIT ranges are
+    ignored. The same rules the compiled index applies, for one version at a time.
+    """
+    k = _key(scheme, version)
+    for v in versions:
+        try:
+            if _key(scheme, v) == k:
+                return True
+        except _core.InvalidVersionError:
+            continue
+    for r in osv_ranges:
+        rtype = r.get("type")
+        if rtype not in ("ECOSYSTEM", "SEMVER"):
+            continue
+        rscheme = scheme if rtype == "ECOSYSTEM" or scheme in ("go", "Go") else "semver"
+        kv = k if rscheme == scheme else _key(rscheme, version)
+        events: list[tuple[bytes, int, str]] = []
+        for e in r.get("events", []):
+            for kind, rank in (("introduced", 0), ("fixed", 1), ("last_affected", 2), ("limit", 3)):
+                if kind in e:
+                    text = str(e[kind])
+                    ek = b"" if kind == "introduced" and text == "0" else _key(rscheme, text)
+                    events.append((ek, rank, kind))
+        inside = False
+        for ek, _rank, kind in sorted(events):
+            if kind == "introduced" and (ek == b"" or ek <= kv):
+                inside = True
+            elif (kind in ("fixed", "limit") and ek <= kv) or (kind == "last_affected" and ek < kv):
+                inside = False
+        if inside:
+            return True
+    return False
+
+
+__all__ = ["SCHEMES", "compare", "key", "satisfies", "satisfies_native"]
