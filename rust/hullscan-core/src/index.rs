@@ -574,6 +574,19 @@ impl Index {
             .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
     }
 
+    /// The first `N` fields of record `i` of a section, with one bounds check (zeros if out of
+    /// bounds: a damaged file matches nothing rather than panicking).
+    fn row<const N: usize>(&self, section: usize, size: usize, i: u32) -> [u32; N] {
+        let o = self.off[section] + i as usize * size;
+        let mut out = [0u32; N];
+        if let Some(b) = self.data.get(o..o + N * 4) {
+            for (slot, c) in out.iter_mut().zip(b.chunks_exact(4)) {
+                *slot = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }
+        out
+    }
+
     fn blob(&self, off: u32, len: u32) -> Option<&[u8]> {
         if len == NONE {
             return None;
@@ -670,8 +683,7 @@ impl Index {
         let mut found: Vec<Hit> = Vec::new();
         let end = start.saturating_add(count).min(self.n_entry);
         for e in start..end {
-            let adv = self.rec(1, ENTRY, e, 0);
-            let flags = self.rec(1, ENTRY, e, 1);
+            let [adv, flags, iv0, ivn, v0, vn] = self.row::<6>(1, ENTRY, e);
             let Some(scheme) = Scheme::ALL.get((flags & 0xff) as usize).copied() else {
                 continue;
             };
@@ -691,13 +703,11 @@ impl Index {
                 }
             });
             let Some(key) = key.as_deref() else { continue };
-            let (iv0, ivn) = (self.rec(1, ENTRY, e, 2), self.rec(1, ENTRY, e, 3));
             for iv in iv0..iv0.saturating_add(ivn).min(self.n_iv) {
                 if self.in_interval(iv, key) {
                     found.push(self.hit_iv(qi, adv, scheme, range_type, iv));
                 }
             }
-            let (v0, vn) = (self.rec(1, ENTRY, e, 4), self.rec(1, ENTRY, e, 5));
             if vn > 0 {
                 if let Some(listed) = self.find_listed(v0, vn, key) {
                     found.push(Hit {
@@ -769,20 +779,16 @@ impl Index {
     }
 
     fn in_interval(&self, iv: u32, key: &[u8]) -> bool {
-        if let Some(lo) = self.blob(self.rec(2, IV, iv, 0), self.rec(2, IV, iv, 1)) {
+        let [lo_off, lo_len, hi_off, hi_len, flags] = self.row::<5>(2, IV, iv);
+        if let Some(lo) = self.blob(lo_off, lo_len) {
             if key < lo {
                 return false;
             }
         }
-        match self.blob(self.rec(2, IV, iv, 2), self.rec(2, IV, iv, 3)) {
+        match self.blob(hi_off, hi_len) {
             None => true,
-            Some(hi) => {
-                if self.rec(2, IV, iv, 4) & 1 == 1 {
-                    key <= hi
-                } else {
-                    key < hi
-                }
-            }
+            Some(hi) if flags & 1 == 1 => key <= hi,
+            Some(hi) => key < hi,
         }
     }
 
