@@ -455,12 +455,9 @@ pub fn build_from_files(paths: &[impl AsRef<Path>]) -> Result<(Vec<u8>, BuildSta
             }
         }
     }
-    let stats = b.stats.clone();
-    let mut out = b.finish();
-    out.shrink_to_fit();
-    let mut stats = stats;
-    stats.packages = u64::from(Index::from_bytes(out.clone()).map_or(0, |i| i.n_pkg));
-    Ok((out, stats))
+    let mut stats = b.stats.clone();
+    stats.packages = b.packages.len() as u64;
+    Ok((b.finish(), stats))
 }
 
 /// A loaded index.
