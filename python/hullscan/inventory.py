@@ -145,6 +145,7 @@ def _assemble(
             source_version=p.get("source_version"),
             arch=p.get("arch"),
             license=p.get("license"),
+            namespace=p.get("namespace"),
             layer_index=p["layer_index"],
             # Layer identity comes from the image (the blob digest the manifest names).
             layer_diff_id=layers[p["layer_index"]].diff_id,

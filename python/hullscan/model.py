@@ -48,13 +48,16 @@ class Package:
     #: OSV ecosystem (``Alpine:v3.20``, ``Debian:12``, ``PyPI``, ...).
     ecosystem: str
     purl: str
-    #: Which cataloger found it: ``apk``, ``deb``, ``rpm``, ``python``.
+    #: Which cataloger found it: ``apk``, ``deb``, ``rpm``, ``python``, ``npm``, ``go-module``,
+    #: ``java-archive``, ``rust-crate``, ``gem``, ``php-composer``, ``dotnet``.
     kind: str
     epoch: int | None = None
     source_name: str | None = None
     source_version: str | None = None
     arch: str | None = None
     license: str | None = None
+    #: The Maven ``groupId``; other ecosystems keep their scope / path / vendor in ``name``.
+    namespace: str | None = None
     layer_index: int = 0
     layer_diff_id: str = ""
     layer_digest: str = ""

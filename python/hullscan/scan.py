@@ -127,6 +127,11 @@ def query_of(p: Package) -> tuple[str, str, str]:
         return (p.ecosystem, p.source_name or p.name, p.source_version or p.version)
     if p.kind == "rpm" and p.epoch is None:
         return (p.ecosystem, p.name, f"0:{p.version}")
+    if p.kind == "java-archive" and p.namespace:
+        return (p.ecosystem, f"{p.namespace}:{p.name}", p.version)
+    if p.kind == "go-module" and p.name == "stdlib":
+        # Go's own releases: `go1.22.0` in build info, `1.22.0` in the Go vulnerability database.
+        return (p.ecosystem, p.name, p.version.removeprefix("go"))
     return (p.ecosystem, p.name, p.version)
 
 

@@ -59,6 +59,7 @@ pub fn merge(layers: &[LayerResult]) -> Inventory {
                 source_version: raw.source_version,
                 arch: raw.arch,
                 license: raw.license,
+                namespace: raw.namespace,
                 layer_index: li,
                 layer_diff_id: layer.diff_id.clone(),
                 layer_digest: layer.digest.clone(),
@@ -84,7 +85,8 @@ pub fn merge(layers: &[LayerResult]) -> Inventory {
 
 fn ecosystem(raw: &RawPackage, distro: Option<&Distro>) -> String {
     match raw.kind.as_str() {
-        "python" => "PyPI".into(),
+        kind @ ("python" | "npm" | "go-module" | "java-archive" | "rust-crate" | "gem"
+        | "php-composer" | "dotnet") => language_ecosystem(kind).to_string(),
         kind => distro
             .and_then(|d| d.ecosystem.clone())
             .unwrap_or_else(|| match kind {
@@ -92,6 +94,22 @@ fn ecosystem(raw: &RawPackage, distro: Option<&Distro>) -> String {
                 "deb" => "Debian".into(),
                 _ => kind.to_string(),
             }),
+    }
+}
+
+/// The OSV ecosystem of a language package kind.
+#[must_use]
+pub fn language_ecosystem(kind: &str) -> &'static str {
+    match kind {
+        "python" => "PyPI",
+        "npm" => "npm",
+        "go-module" => "Go",
+        "java-archive" => "Maven",
+        "rust-crate" => "crates.io",
+        "gem" => "RubyGems",
+        "php-composer" => "Packagist",
+        "dotnet" => "NuGet",
+        _ => "",
     }
 }
 
@@ -109,6 +127,7 @@ mod tests {
             source_version: None,
             arch: None,
             license: None,
+            namespace: None,
         }
     }
 

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A package as one cataloger found it in one file, before the image's distro is known.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RawPackage {
-    /// `apk`, `deb`, `rpm` or `python`.
+    /// What found it, and so its ecosystem: `apk`, `deb`, `rpm`, `python`, `npm`, `go-module`,
+    /// `java-archive`, `rust-crate`, `gem`, `php-composer`, `dotnet`.
     pub kind: String,
     pub name: String,
     /// The full comparable version: dpkg `[epoch:]upstream[-revision]`, apk `1.2.3-r0`,
@@ -23,6 +24,10 @@ pub struct RawPackage {
     pub arch: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// The package's namespace where its ecosystem has one apart from the name: the Maven
+    /// `groupId` (npm scopes, Go module paths and Composer vendors stay part of the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// What one cataloger made of one file.
@@ -93,6 +98,9 @@ pub struct Package {
     pub arch: Option<String>,
     #[serde(default)]
     pub license: Option<String>,
+    /// The Maven `groupId` (see [`RawPackage::namespace`]).
+    #[serde(default)]
+    pub namespace: Option<String>,
     /// Index into the inventory's layers of the layer that introduced this package.
     pub layer_index: usize,
     pub layer_diff_id: String,

@@ -85,6 +85,29 @@ pub fn for_package(p: &RawPackage, d: Option<&Distro>) -> String {
             }
             s
         }
+        "npm" | "go-module" | "rust-crate" | "gem" | "php-composer" | "dotnet" | "java-archive" => {
+            let ty = match p.kind.as_str() {
+                "npm" => "npm",
+                "go-module" => "golang",
+                "rust-crate" => "cargo",
+                "gem" => "gem",
+                "php-composer" => "composer",
+                "dotnet" => "nuget",
+                _ => "maven",
+            };
+            // Namespace segments (a Maven groupId, an npm scope, a Go module path's directories,
+            // a Composer vendor) each percent-encoded, joined by '/'.
+            let full = match &p.namespace {
+                Some(ns) if !ns.is_empty() => format!("{ns}/{}", p.name),
+                _ => p.name.clone(),
+            };
+            let segs: Vec<String> = full
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| enc(s, false))
+                .collect();
+            format!("pkg:{ty}/{}@{}", segs.join("/"), enc(&p.version, false))
+        }
         other => format!(
             "pkg:generic/{}@{}",
             enc(&p.name, false),
@@ -94,6 +117,62 @@ pub fn for_package(p: &RawPackage, d: Option<&Distro>) -> String {
             "pkg:generic/",
             &format!("pkg:generic/{}-", enc(other, false)),
         ),
+    }
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    fn purl(kind: &str, ns: Option<&str>, name: &str, version: &str) -> String {
+        for_package(
+            &RawPackage {
+                kind: kind.into(),
+                name: name.into(),
+                version: version.into(),
+                namespace: ns.map(str::to_string),
+                ..RawPackage::default()
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn language_purls_follow_the_purl_types() {
+        assert_eq!(
+            purl("npm", None, "@babel/core", "7.0.0"),
+            "pkg:npm/%40babel/core@7.0.0"
+        );
+        assert_eq!(
+            purl("npm", None, "lodash", "4.17.15"),
+            "pkg:npm/lodash@4.17.15"
+        );
+        assert_eq!(
+            purl("go-module", None, "github.com/anchore/syft", "v1.18.1"),
+            "pkg:golang/github.com/anchore/syft@v1.18.1"
+        );
+        assert_eq!(
+            purl(
+                "java-archive",
+                Some("com.google.guava"),
+                "guava",
+                "31.1-jre"
+            ),
+            "pkg:maven/com.google.guava/guava@31.1-jre"
+        );
+        assert_eq!(
+            purl("rust-crate", None, "serde", "1.0.0"),
+            "pkg:cargo/serde@1.0.0"
+        );
+        assert_eq!(
+            purl("php-composer", None, "laravel/framework", "5.5.0"),
+            "pkg:composer/laravel/framework@5.5.0"
+        );
+        assert_eq!(
+            purl("dotnet", None, "Newtonsoft.Json", "13.0.1"),
+            "pkg:nuget/Newtonsoft.Json@13.0.1"
+        );
+        assert_eq!(purl("gem", None, "rails", "7.0.0"), "pkg:gem/rails@7.0.0");
     }
 }
 
@@ -136,6 +215,7 @@ mod tests {
             source_version: Some("3.0.11-1~deb12u2".into()),
             arch: Some("amd64".into()),
             license: None,
+            namespace: None,
         };
         assert_eq!(
             for_package(&p, Some(&d)),

@@ -86,6 +86,7 @@ impl Entry {
             epoch: None,
             arch: e.arch.filter(|a| !a.is_empty()),
             license: e.license.filter(|l| !l.is_empty()),
+            namespace: None,
         })
     }
 }

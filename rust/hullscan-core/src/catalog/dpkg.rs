@@ -97,6 +97,7 @@ fn package(f: &[(&str, String)], distroless: bool) -> Option<RawPackage> {
         source_version: Some(source_version),
         arch: field(f, "Architecture").map(str::to_string),
         license: None,
+        namespace: None,
     })
 }
 

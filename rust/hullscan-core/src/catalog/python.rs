@@ -61,6 +61,7 @@ impl Cataloger for PythonCataloger {
                         source_version: None,
                         arch: None,
                         license,
+                        namespace: None,
                     });
                 }
                 // One package per metadata file: its first stanza.

@@ -96,6 +96,7 @@ pub fn raw_package(h: &header::Tags) -> Option<RawPackage> {
         source_version,
         arch: h.arch.clone(),
         license: h.license.clone(),
+        namespace: None,
     })
 }
 
