@@ -1,0 +1,415 @@
+//! Packages of one Java archive and of the archives nested in it.
+//!
+//! For each archive (syft's java archive cataloger, as 1.18.1 behaves):
+//! - its own package comes from `META-INF/MANIFEST.MF`: the name from `Bundle-SymbolicName` when
+//!   the Apache Maven Bundle Plugin wrote it, else from the file name (the last field of a dotted
+//!   name), else the manifest's `Name`, `Bundle-Name`, `Short-Name`, `Extension-Name`,
+//!   `Implementation-Title`;
+//!   the version from the file name, else `Implementation-Version`, `Specification-Version`,
+//!   `Plugin-Version`, `Bundle-Version`. When the archive has exactly one `pom.properties` (or one
+//!   `pom.xml`) and its artifactId starts with the file-name name, that artifactId and version win;
+//! - every `pom.properties` (anywhere in the archive, with artifactId and version) is a package,
+//!   unless it is the archive's own (same groupId, artifactId and version as the archive's package,
+//!   or its artifactId is the archive's name), which then takes the pom's name, version and
+//!   groupId. A shaded jar thus lists each bundled artifact;
+//! - the groupId: `pom.properties`, else an attribute of the manifest that looks like one
+//!   (`Bundle-SymbolicName`, ...), else the name itself (as syft's purls);
+//! - archives inside (`*.jar`, `*.war`, ... anywhere in it) are read the same way, recursively.
+//!
+//! Where this differs from syft, on purpose:
+//! - an archive without a manifest still yields its `pom.properties` packages (syft then reports
+//!   nothing, which hides the libraries of jars built without one);
+//! - a missing version is reported empty, not `UNKNOWN` (see pom.rs);
+//! - syft's table of well-known artifactIds -> groupIds (about 4,000 entries) is not copied, so
+//!   such archives without `pom.properties` get their groupId from the manifest or the name;
+//! - nesting is read to [`Limits::max_depth`] levels, within a budget of inflated bytes, entries and
+//!   archives per top-level file (syft has no limits).
+
+use super::meta::{name_from_file_name, parse_file_name, Manifest, PomProperties};
+use super::zip::{Archive, Entry, ZipError};
+use crate::catalog::{too_many_packages, MAX_PACKAGES_PER_FILE};
+use crate::model::RawPackage;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// File name suffixes of Java archives (syft's globs, case-sensitive as they are).
+pub const ARCHIVE_SUFFIXES: &[&str] = &[
+    ".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".lpkg",
+];
+
+#[must_use]
+pub fn is_archive_name(name: &[u8]) -> bool {
+    ARCHIVE_SUFFIXES.iter().any(|s| {
+        name.len() > s.len()
+            && name.ends_with(s.as_bytes())
+            && name[name.len() - s.len() - 1] != b'/'
+    })
+}
+
+/// Bounds on the work one top-level archive may cause.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Nesting levels read below the top-level archive (`a.war:b.jar` is level 1).
+    pub max_depth: usize,
+    /// Bytes inflated in all (nested archives and metadata files); stored members are read in
+    /// place and cost nothing here.
+    pub max_inflated: u64,
+    /// Central-directory entries walked in all.
+    pub max_entries: u64,
+    /// Nested archives opened in all.
+    pub max_archives: usize,
+    /// Largest `MANIFEST.MF` / `pom.properties` read.
+    pub max_meta: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 4,
+            max_inflated: 512 << 20,
+            max_entries: 4_000_000,
+            max_archives: 20_000,
+            max_meta: 4 << 20,
+        }
+    }
+}
+
+/// What walking one top-level archive produced.
+#[derive(Debug, Default)]
+pub struct Walk {
+    limits: Limits,
+    inflated: u64,
+    entries: u64,
+    archives: usize,
+    pub packages: Vec<RawPackage>,
+    pub warnings: Vec<String>,
+    /// Set once a whole-walk limit stops the reading (no further warnings about it).
+    stopped: bool,
+}
+
+/// A limit that ends the walk of the whole top-level archive.
+struct Stop;
+
+/// The archive's own package while it is being worked out.
+struct Own {
+    name: String,
+    version: String,
+    manifest: Manifest,
+    pom: Option<PomProperties>,
+}
+
+impl Own {
+    fn group(&self) -> Option<String> {
+        self.pom
+            .as_ref()
+            .and_then(PomProperties::group)
+            .or_else(|| self.manifest.group_id())
+    }
+}
+
+fn package(name: &str, version: &str, group: Option<String>, inner: &str) -> RawPackage {
+    RawPackage {
+        kind: "java-archive".into(),
+        name: name.to_string(),
+        version: version.to_string(),
+        namespace: Some(group.unwrap_or_else(|| name.to_string())),
+        inner_path: (!inner.is_empty()).then(|| inner.to_string()),
+        ..RawPackage::default()
+    }
+}
+
+impl Walk {
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Walk {
+            limits,
+            ..Walk::default()
+        }
+    }
+
+    /// Read the top-level archive `data` found at `path`.
+    ///
+    /// # Errors
+    /// Why the archive itself cannot be read (not a zip, corrupt central directory); problems
+    /// inside it (a nested archive, a metadata file) are [`Walk::warnings`].
+    pub fn run(&mut self, path: &str, data: &[u8]) -> Result<(), String> {
+        match self.archive(data, path, "", 0) {
+            Ok(Ok(())) | Err(Stop) => Ok(()),
+            Ok(Err(e)) => Err(e),
+        }
+    }
+
+    fn warn(&mut self, inner: &str, msg: impl std::fmt::Display) {
+        if inner.is_empty() {
+            self.warnings.push(msg.to_string());
+        } else {
+            self.warnings.push(format!("{inner}: {msg}"));
+        }
+    }
+
+    fn stop(&mut self, inner: &str, msg: impl std::fmt::Display) -> Stop {
+        if !self.stopped {
+            self.stopped = true;
+            self.warn(
+                inner,
+                format!("limit: {msg}; the rest of the archive is not read"),
+            );
+        }
+        Stop
+    }
+
+    fn push(&mut self, inner: &str, p: RawPackage) -> Result<(), Stop> {
+        if self.packages.len() >= MAX_PACKAGES_PER_FILE {
+            return Err(self.stop(inner, too_many_packages()));
+        }
+        self.packages.push(p);
+        Ok(())
+    }
+
+    /// Read a metadata member (bounded, counted in the inflate budget).
+    fn meta<'a>(
+        &mut self,
+        zip: &Archive<'a>,
+        e: &Entry<'_>,
+        inner: &str,
+    ) -> Result<Option<Cow<'a, [u8]>>, Stop> {
+        let left = self.limits.max_inflated - self.inflated;
+        if e.uncompressed_size > left {
+            return Err(self.stop(
+                inner,
+                format!("more than {} bytes inflated", self.limits.max_inflated),
+            ));
+        }
+        match zip.read(e, self.limits.max_meta.min(left)) {
+            Ok(b) => {
+                if matches!(b, Cow::Owned(_)) {
+                    self.inflated += b.len() as u64;
+                }
+                Ok(Some(b))
+            }
+            Err(err) => {
+                self.warn(inner, err);
+                Ok(None)
+            }
+        }
+    }
+
+    /// One archive. The outer `Result` is a walk-wide stop; the inner one says why this archive
+    /// could not be read at all.
+    fn archive(
+        &mut self,
+        data: &[u8],
+        name: &str,
+        inner: &str,
+        depth: usize,
+    ) -> Result<Result<(), String>, Stop> {
+        let zip = match Archive::open(data) {
+            Ok(z) => z,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let mut manifest: Option<Entry<'_>> = None;
+        let mut poms: Vec<Entry<'_>> = Vec::new();
+        let mut pom_xml = 0usize;
+        let mut nested: Vec<Entry<'_>> = Vec::new();
+        for e in zip.entries() {
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => return Ok(Err(err.to_string())),
+            };
+            self.entries += 1;
+            if self.entries > self.limits.max_entries {
+                return Err(self.stop(
+                    inner,
+                    format!("more than {} zip entries", self.limits.max_entries),
+                ));
+            }
+            if e.is_dir() {
+                continue;
+            }
+            if e.name == b"META-INF/MANIFEST.MF" {
+                manifest.get_or_insert(e);
+            } else if e.name.ends_with(b"pom.properties") {
+                if poms.len() >= self.limits.max_archives {
+                    return Err(self.stop(inner, "too many pom.properties files"));
+                }
+                poms.push(e);
+            } else if e.name.ends_with(b"pom.xml") {
+                pom_xml += 1;
+            } else if is_archive_name(e.name) {
+                if nested.len() >= self.limits.max_archives {
+                    return Err(self.stop(
+                        inner,
+                        format!("more than {} nested archives", self.limits.max_archives),
+                    ));
+                }
+                nested.push(e);
+            }
+        }
+
+        // pom.properties with coordinates, one per directory (later ones replace earlier ones,
+        // as in syft's map), in archive order.
+        let mut by_dir: BTreeMap<Vec<u8>, (usize, PomProperties)> = BTreeMap::new();
+        for (i, e) in poms.iter().enumerate() {
+            let Some(bytes) = self.meta(&zip, e, inner)? else {
+                continue;
+            };
+            match PomProperties::parse(&String::from_utf8_lossy(&bytes)) {
+                Ok(p) if !p.artifact_id.is_empty() && !p.version.is_empty() => {
+                    let dir =
+                        e.name[..e.name.iter().rposition(|&c| c == b'/').unwrap_or(0)].to_vec();
+                    by_dir.insert(dir, (i, p));
+                }
+                Ok(_) => {}
+                Err(err) => self.warn(inner, format!("{}: {err}", e.name_lossy())),
+            }
+        }
+        let mut props: Vec<(usize, PomProperties)> = by_dir.into_values().collect();
+        props.sort_by_key(|(i, _)| *i);
+
+        let file = parse_file_name(name);
+        let mut own = match manifest {
+            Some(e) => self.meta(&zip, &e, inner)?.map(|b| {
+                let m = Manifest::parse(&String::from_utf8_lossy(&b));
+                Own {
+                    name: String::new(),
+                    version: String::new(),
+                    manifest: m,
+                    pom: None,
+                }
+            }),
+            None => None,
+        };
+        if let Some(own) = own.as_mut() {
+            let mut guessed: Option<&PomProperties> = None;
+            if poms.len() == 1 || pom_xml == 1 {
+                for (_, p) in &props {
+                    if !file.name.is_empty() && p.artifact_id.starts_with(&file.name) {
+                        guessed = Some(p);
+                    }
+                }
+            }
+            own.name = match guessed {
+                Some(p) => p.artifact_id.clone(),
+                None => own
+                    .manifest
+                    .bundle_plugin_name()
+                    .or_else(|| Some(name_from_file_name(&file)).filter(|n| !n.is_empty()))
+                    .or_else(|| own.manifest.name())
+                    .unwrap_or("")
+                    .to_string(),
+            };
+            own.version = match guessed {
+                Some(p) => p.version.clone(),
+                None if !file.version.is_empty() => file.version.clone(),
+                None => own.manifest.version().unwrap_or("").to_string(),
+            };
+        }
+
+        let mut found = Vec::new();
+        for (_, p) in props {
+            if let Some(own) = own.as_mut() {
+                let own_group = own.group().unwrap_or_default();
+                let key = (own_group.as_str(), own.name.as_str(), own.version.as_str());
+                let same = (
+                    p.group().unwrap_or_default().as_str(),
+                    p.artifact_id.as_str(),
+                    p.version.as_str(),
+                ) == key
+                    || (
+                        p.group_id.as_str(),
+                        p.artifact_id.as_str(),
+                        p.version.as_str(),
+                    ) == key
+                    || p.artifact_id == own.name;
+                if same {
+                    own.name.clone_from(&p.artifact_id);
+                    own.version.clone_from(&p.version);
+                    own.pom.get_or_insert(p);
+                    continue;
+                }
+            }
+            found.push(package(&p.artifact_id, &p.version, p.group(), inner));
+        }
+        if let Some(own) = &own {
+            if !own.name.is_empty() {
+                let p = package(&own.name, &own.version, own.group(), inner);
+                self.push(inner, p)?;
+            }
+        }
+        for p in found {
+            self.push(inner, p)?;
+        }
+
+        // Nested archives, depth first.
+        let mut spans: BTreeMap<usize, usize> = BTreeMap::new();
+        for e in &nested {
+            let ename = e.name_lossy();
+            let child = if inner.is_empty() {
+                ename.to_string()
+            } else {
+                format!("{inner}:{ename}")
+            };
+            if depth + 1 > self.limits.max_depth {
+                self.warn(
+                    &child,
+                    format!(
+                        "limit: nested more than {} archives deep; not read",
+                        self.limits.max_depth
+                    ),
+                );
+                continue;
+            }
+            self.archives += 1;
+            if self.archives > self.limits.max_archives {
+                return Err(self.stop(
+                    inner,
+                    format!("more than {} nested archives", self.limits.max_archives),
+                ));
+            }
+            // Members whose bytes overlap are a zip bomb's trick (one deflate stream listed many
+            // times); each byte range is read once.
+            match zip.span(e) {
+                Ok((s, end)) => {
+                    let overlaps = spans
+                        .range(..end)
+                        .next_back()
+                        .is_some_and(|(_, &pe)| pe > s);
+                    if overlaps {
+                        self.warn(
+                            &child,
+                            "corrupt zip archive: member overlaps another; not read",
+                        );
+                        continue;
+                    }
+                    spans.insert(s, end);
+                }
+                Err(err) => {
+                    self.warn(&child, err);
+                    continue;
+                }
+            }
+            let left = self.limits.max_inflated - self.inflated;
+            let limit = if e.method == 0 { u64::MAX } else { left };
+            let bytes = match zip.read(e, limit) {
+                Ok(b) => b,
+                Err(ZipError::TooLarge { .. }) => {
+                    return Err(self.stop(
+                        &child,
+                        format!("more than {} bytes inflated", self.limits.max_inflated),
+                    ));
+                }
+                Err(err) => {
+                    self.warn(&child, err);
+                    continue;
+                }
+            };
+            if matches!(bytes, Cow::Owned(_)) {
+                self.inflated += bytes.len() as u64;
+            }
+            if let Err(msg) = self.archive(&bytes, &ename, &child, depth + 1)? {
+                self.warn(&child, msg);
+            }
+        }
+        Ok(Ok(()))
+    }
+}
