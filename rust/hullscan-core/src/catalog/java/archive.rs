@@ -12,20 +12,22 @@
 //!   unless it is the archive's own (same groupId, artifactId and version as the archive's package,
 //!   or its artifactId is the archive's name), which then takes the pom's name, version and
 //!   groupId. A shaded jar thus lists each bundled artifact;
-//! - the groupId: `pom.properties`, else an attribute of the manifest that looks like one
-//!   (`Bundle-SymbolicName`, ...), else the name itself (as syft's purls);
+//! - the groupId: `pom.properties`, else a well-known artifact's, else an attribute of the
+//!   manifest that looks like one (`Bundle-SymbolicName`, ...), else the name itself (as syft's
+//!   purls);
 //! - archives inside (`*.jar`, `*.war`, ... anywhere in it) are read the same way, recursively.
 //!
 //! Where this differs from syft, on purpose:
 //! - an archive without a manifest still yields its `pom.properties` packages (syft then reports
 //!   nothing, which hides the libraries of jars built without one);
 //! - a missing version is reported empty, not `UNKNOWN` (see pom.rs);
-//! - syft's table of well-known artifactIds -> groupIds (about 4,000 entries) is not copied, so
-//!   such archives without `pom.properties` get their groupId from the manifest or the name;
+//! - syft's table of well-known artifactIds -> groupIds (about 4,000 entries) is not copied: a short
+//!   list of our own covers Spring's jars (which have no `pom.properties`); others without
+//!   `pom.properties` get their groupId from the manifest or the name;
 //! - nesting is read to [`Limits::max_depth`] levels, within a budget of inflated bytes, entries and
 //!   archives per top-level file (syft has no limits).
 
-use super::meta::{name_from_file_name, parse_file_name, Manifest, PomProperties};
+use super::meta::{known_group_id, name_from_file_name, parse_file_name, Manifest, PomProperties};
 use super::zip::{Archive, Entry, ZipError};
 use crate::catalog::{too_many_packages, MAX_PACKAGES_PER_FILE};
 use crate::model::RawPackage;
@@ -103,6 +105,7 @@ impl Own {
         self.pom
             .as_ref()
             .and_then(PomProperties::group)
+            .or_else(|| known_group_id(&self.name).map(str::to_string))
             .or_else(|| self.manifest.group_id())
     }
 }
@@ -411,5 +414,229 @@ impl Walk {
             }
         }
         Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::zip::tests::build;
+    use super::*;
+
+    const MF: &[u8] = b"Manifest-Version: 1.0\r\n";
+
+    fn props(g: &str, a: &str, v: &str) -> Vec<u8> {
+        format!("groupId={g}\nartifactId={a}\nversion={v}\n").into_bytes()
+    }
+
+    fn walk(path: &str, data: &[u8], limits: Limits) -> (Walk, Result<(), String>) {
+        let mut w = Walk::new(limits);
+        let r = w.run(path, data);
+        (w, r)
+    }
+
+    fn rows(w: &Walk) -> Vec<(String, String, String, String)> {
+        w.packages
+            .iter()
+            .map(|p| {
+                (
+                    p.namespace.clone().unwrap_or_default(),
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.inner_path.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn row(g: &str, n: &str, v: &str, at: &str) -> (String, String, String, String) {
+        (g.into(), n.into(), v.into(), at.into())
+    }
+
+    #[test]
+    fn shaded_jar_lists_bundled_artifacts_and_merges_its_own() {
+        let p1 = props("org.acme", "app", "2.0");
+        let p2 = props("com.a", "dep-a", "3.1");
+        let p3 = props("", "com.looks.like", "8");
+        let jar = build(&[
+            ("META-INF/MANIFEST.MF", MF, true),
+            ("META-INF/maven/org.acme/app/pom.properties", &p1, true),
+            ("META-INF/maven/com.a/dep-a/pom.properties", &p2, false),
+            ("META-INF/maven/x/y/pom.properties", &p3, true),
+            ("com/a/A.class", b"\xca\xfe\xba\xbe", true),
+        ]);
+        let (w, r) = walk("opt/app-1.0.jar", &jar, Limits::default());
+        r.unwrap();
+        assert_eq!(
+            rows(&w),
+            [
+                row("org.acme", "app", "2.0", ""),
+                row("com.a", "dep-a", "3.1", ""),
+                row("com.looks.like", "com.looks.like", "8", ""),
+            ]
+        );
+        assert!(w.warnings.is_empty(), "{:?}", w.warnings);
+    }
+
+    #[test]
+    fn nested_archives_and_their_locations() {
+        let deep3 = build(&[
+            ("META-INF/MANIFEST.MF", MF, false),
+            (
+                "META-INF/maven/org.deep/deep3/pom.properties",
+                &props("org.deep", "deep3", "3"),
+                false,
+            ),
+        ]);
+        let deep2 = build(&[
+            ("META-INF/MANIFEST.MF", MF, true),
+            ("lib/deep3-3.jar", &deep3, true),
+        ]);
+        let war = build(&[
+            (
+                "META-INF/MANIFEST.MF",
+                b"Manifest-Version: 1.0\nImplementation-Title: web\nImplementation-Version: 7\n",
+                true,
+            ),
+            ("WEB-INF/lib/deep2-2.jar", &deep2, false),
+            ("WEB-INF/lib/broken-1.jar", b"PK\x03\x04 not really", true),
+            ("WEB-INF/lib/", b"", false),
+        ]);
+        let (w, r) = walk("srv/outer.war", &war, Limits::default());
+        r.unwrap();
+        assert_eq!(
+            rows(&w),
+            [
+                row("outer", "outer", "7", ""),
+                row("deep2", "deep2", "2", "WEB-INF/lib/deep2-2.jar"),
+                row(
+                    "org.deep",
+                    "deep3",
+                    "3",
+                    "WEB-INF/lib/deep2-2.jar:lib/deep3-3.jar"
+                ),
+            ]
+        );
+        assert_eq!(w.warnings.len(), 1, "{:?}", w.warnings);
+        assert!(w.warnings[0].starts_with("WEB-INF/lib/broken-1.jar: not a zip archive"));
+        // With depth 1 the third level is reported, not read.
+        let (w, _) = walk(
+            "srv/outer.war",
+            &war,
+            Limits {
+                max_depth: 1,
+                ..Limits::default()
+            },
+        );
+        assert_eq!(w.packages.len(), 2);
+        assert!(w
+            .warnings
+            .iter()
+            .any(|x| x.contains("lib/deep3-3.jar: limit: nested more than 1")));
+    }
+
+    #[test]
+    fn jar_without_manifest_still_lists_its_poms() {
+        let jar = build(&[(
+            "META-INF/maven/g/a/pom.properties",
+            &props("g", "a", "1"),
+            true,
+        )]);
+        let (w, r) = walk("a-1.jar", &jar, Limits::default());
+        r.unwrap();
+        assert_eq!(rows(&w), [row("g", "a", "1", "")]);
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let mut inner = build(&[("META-INF/MANIFEST.MF", MF, false)]);
+        for i in 0..50 {
+            inner = build(&[
+                ("META-INF/MANIFEST.MF", MF, false),
+                (&format!("n{i}-1.jar"), &inner, i % 2 == 0),
+            ]);
+        }
+        let (w, r) = walk("top-1.jar", &inner, Limits::default());
+        r.unwrap();
+        // The top-level archive and 4 nested levels.
+        assert_eq!(w.packages.len(), 5);
+        assert_eq!(w.warnings.len(), 1, "{:?}", w.warnings);
+        assert!(w.warnings[0].contains("limit: nested more than 4 archives deep"));
+    }
+
+    #[test]
+    fn inflate_budget_and_bombs() {
+        // 64 MiB of zeros deflate to ~64 KiB; the budget is 1 MiB: the walk stops with a warning
+        // before inflating it (its declared size is over what is left).
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = build(&[
+            ("META-INF/MANIFEST.MF", MF, true),
+            ("lib/zeros-1.jar", &zeros, true),
+        ]);
+        assert!(bomb.len() < 200_000);
+        let small = Limits {
+            max_inflated: 1 << 20,
+            ..Limits::default()
+        };
+        let (w, r) = walk("bomb-1.jar", &bomb, small);
+        r.unwrap();
+        assert_eq!(rows(&w), [row("bomb", "bomb", "1", "")]);
+        assert!(
+            w.warnings[0].contains("limit: more than 1048576 bytes inflated"),
+            "{:?}",
+            w.warnings
+        );
+        // With room, the zeros are inflated and found not to be a zip.
+        let (w, _) = walk("bomb-1.jar", &bomb, Limits::default());
+        assert!(
+            w.warnings[0].contains("not a zip archive"),
+            "{:?}",
+            w.warnings
+        );
+        // Many entries: the walk stops at the limit.
+        let names: Vec<String> = (0..1000).map(|i| format!("f{i}")).collect();
+        let members: Vec<(&str, &[u8], bool)> = names
+            .iter()
+            .map(|n| (n.as_str(), &b""[..], false))
+            .collect();
+        let many = build(&members);
+        let (w, r) = walk(
+            "many.jar",
+            &many,
+            Limits {
+                max_entries: 100,
+                ..Limits::default()
+            },
+        );
+        r.unwrap();
+        assert!(w.warnings[0].contains("limit: more than 100 zip entries"));
+    }
+
+    #[test]
+    fn overlapping_members_are_read_once() {
+        // Two central-directory entries for the same local member (the overlapping-file bomb).
+        let inner = build(&[("META-INF/MANIFEST.MF", MF, true)]);
+        let mut z = build(&[("a-1.jar", &inner, true), ("b-1.jar", &inner, true)]);
+        // Point the second entry's local offset at the first member.
+        let cd_off = u32::from_le_bytes(z[z.len() - 6..z.len() - 2].try_into().unwrap()) as usize;
+        let first_len = 46 + "a-1.jar".len();
+        z[cd_off + first_len + 42..cd_off + first_len + 46].copy_from_slice(&0u32.to_le_bytes());
+        let outer = z;
+        let (w, r) = walk("o.jar", &outer, Limits::default());
+        r.unwrap();
+        assert_eq!(w.packages.len(), 1, "{:?}", rows(&w));
+        assert!(
+            w.warnings.iter().any(|x| x.contains("overlaps")),
+            "{:?}",
+            w.warnings
+        );
+    }
+
+    #[test]
+    fn not_a_zip_is_an_error_for_the_file() {
+        let (_, r) = walk("x.jar", b"\x7fELF not a jar at all", Limits::default());
+        assert!(r.unwrap_err().starts_with("not a zip archive"));
+        let good = build(&[("META-INF/MANIFEST.MF", MF, true)]);
+        let (_, r) = walk("x.jar", &good[..good.len() - 30], Limits::default());
+        assert!(r.is_err());
     }
 }

@@ -189,6 +189,51 @@ impl Manifest {
     }
 }
 
+/// Spring Framework's modules: built with Gradle, their jars carry no `pom.properties`, and
+/// advisories (Spring4Shell, ...) name them by groupId.
+const SPRING_FRAMEWORK: &[&str] = &[
+    "spring-aop",
+    "spring-aspects",
+    "spring-beans",
+    "spring-context",
+    "spring-context-indexer",
+    "spring-context-support",
+    "spring-core",
+    "spring-expression",
+    "spring-instrument",
+    "spring-jcl",
+    "spring-jdbc",
+    "spring-jms",
+    "spring-messaging",
+    "spring-orm",
+    "spring-oxm",
+    "spring-r2dbc",
+    "spring-test",
+    "spring-tx",
+    "spring-web",
+    "spring-webflux",
+    "spring-webmvc",
+    "spring-websocket",
+];
+
+/// The groupId of a well-known artifact that is commonly shipped without `pom.properties`. syft
+/// keeps a generated table of about 4,000 artifactIds for this; ours is a short hand-written list
+/// of the families whose jars lack the file (Spring's, built with Gradle).
+#[must_use]
+pub fn known_group_id(artifact: &str) -> Option<&'static str> {
+    if artifact.starts_with("spring-boot") {
+        Some("org.springframework.boot")
+    } else if artifact.starts_with("spring-security-") {
+        Some("org.springframework.security")
+    } else if artifact.starts_with("spring-data-") {
+        Some("org.springframework.data")
+    } else if SPRING_FRAMEWORK.contains(&artifact) {
+        Some("org.springframework")
+    } else {
+        None
+    }
+}
+
 /// Drop OSGi directives (`org.foo;singleton:=true`) and `#` suffixes, trim.
 #[must_use]
 pub fn clean_group_id(g: &str) -> String {
@@ -236,7 +281,7 @@ impl PomProperties {
     }
 
     /// The groupId syft uses for these coordinates: the groupId, else an artifactId that looks
-    /// like one (contains a dot).
+    /// like one (contains a dot), else a well-known artifact's.
     #[must_use]
     pub fn group(&self) -> Option<String> {
         if !self.group_id.is_empty() {
@@ -245,7 +290,7 @@ impl PomProperties {
         if self.artifact_id.contains('.') {
             return Some(clean_group_id(&self.artifact_id)).filter(|g| !g.is_empty());
         }
-        None
+        known_group_id(&self.artifact_id).map(str::to_string)
     }
 }
 
