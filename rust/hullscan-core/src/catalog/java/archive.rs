@@ -24,8 +24,8 @@
 //! - syft's table of well-known artifactIds -> groupIds (about 4,000 entries) is not copied: a short
 //!   list of our own covers Spring's jars (which have no `pom.properties`); others without
 //!   `pom.properties` get their groupId from the manifest or the name;
-//! - nesting is read to [`Limits::max_depth`] levels, within a budget of inflated bytes, entries and
-//!   archives per top-level file (syft has no limits).
+//! - nesting is read to [`Limits::max_depth`] levels, within budgets of inflated bytes (in all,
+//!   and held at once), entries and archives per top-level file (syft has no limits).
 
 use super::meta::{known_group_id, name_from_file_name, parse_file_name, Manifest, PomProperties};
 use super::zip::{Archive, Entry, ZipError};
@@ -53,9 +53,12 @@ pub fn is_archive_name(name: &[u8]) -> bool {
 pub struct Limits {
     /// Nesting levels read below the top-level archive (`a.war:b.jar` is level 1).
     pub max_depth: usize,
-    /// Bytes inflated in all (nested archives and metadata files); stored members are read in
-    /// place and cost nothing here.
+    /// Bytes inflated in all (nested archives and metadata files): the work one file may cause.
+    /// Stored members are read in place and cost nothing here.
     pub max_inflated: u64,
+    /// Bytes of inflated nested archives held at once (those on the path being read): the memory
+    /// one file may cause besides its own bytes.
+    pub max_live: u64,
     /// Central-directory entries walked in all.
     pub max_entries: u64,
     /// Nested archives opened in all.
@@ -68,7 +71,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 4,
-            max_inflated: 512 << 20,
+            max_inflated: 1 << 30,
+            max_live: 256 << 20,
             max_entries: 4_000_000,
             max_archives: 20_000,
             max_meta: 4 << 20,
@@ -81,6 +85,7 @@ impl Default for Limits {
 pub struct Walk {
     limits: Limits,
     inflated: u64,
+    live: u64,
     entries: u64,
     archives: usize,
     pub packages: Vec<RawPackage>,
@@ -391,25 +396,41 @@ impl Walk {
                     continue;
                 }
             }
-            let left = self.limits.max_inflated - self.inflated;
-            let limit = if e.method == 0 { u64::MAX } else { left };
+            let total_room = self.limits.max_inflated - self.inflated;
+            let live_room = self.limits.max_live.saturating_sub(self.live);
+            let limit = if e.method == 0 {
+                u64::MAX
+            } else {
+                total_room.min(live_room)
+            };
             let bytes = match zip.read(e, limit) {
                 Ok(b) => b,
                 Err(ZipError::TooLarge { .. }) => {
-                    return Err(self.stop(
-                        &child,
-                        format!("more than {} bytes inflated", self.limits.max_inflated),
-                    ));
+                    let msg = if live_room < total_room {
+                        format!(
+                            "nested archives would hold more than {} inflated bytes at once",
+                            self.limits.max_live
+                        )
+                    } else {
+                        format!("more than {} bytes inflated", self.limits.max_inflated)
+                    };
+                    return Err(self.stop(&child, msg));
                 }
                 Err(err) => {
                     self.warn(&child, err);
                     continue;
                 }
             };
-            if matches!(bytes, Cow::Owned(_)) {
-                self.inflated += bytes.len() as u64;
-            }
-            if let Err(msg) = self.archive(&bytes, &ename, &child, depth + 1)? {
+            let held = if matches!(bytes, Cow::Owned(_)) {
+                bytes.len() as u64
+            } else {
+                0
+            };
+            self.inflated += held;
+            self.live += held;
+            let r = self.archive(&bytes, &ename, &child, depth + 1);
+            self.live -= held;
+            if let Err(msg) = r? {
                 self.warn(&child, msg);
             }
         }
@@ -582,6 +603,19 @@ mod tests {
         assert_eq!(rows(&w), [row("bomb", "bomb", "1", "")]);
         assert!(
             w.warnings[0].contains("limit: more than 1048576 bytes inflated"),
+            "{:?}",
+            w.warnings
+        );
+        let (w, _) = walk(
+            "bomb-1.jar",
+            &bomb,
+            Limits {
+                max_live: 1 << 20,
+                ..Limits::default()
+            },
+        );
+        assert!(
+            w.warnings[0].contains("would hold more than 1048576 inflated bytes at once"),
             "{:?}",
             w.warnings
         );
