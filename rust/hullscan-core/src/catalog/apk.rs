@@ -53,6 +53,7 @@ impl Cataloger for ApkCataloger {
             cataloger: self.name().to_string(),
             packages,
             release: None,
+            ..FileResult::default()
         })
     }
 }
@@ -87,6 +88,7 @@ impl Entry {
             arch: e.arch.filter(|a| !a.is_empty()),
             license: e.license.filter(|l| !l.is_empty()),
             namespace: None,
+            ..RawPackage::default()
         })
     }
 }

@@ -59,6 +59,7 @@ impl Cataloger for DpkgCataloger {
             cataloger: self.name().to_string(),
             packages,
             release: None,
+            ..FileResult::default()
         })
     }
 }
@@ -98,6 +99,7 @@ fn package(f: &[(&str, String)], distroless: bool) -> Option<RawPackage> {
         arch: field(f, "Architecture").map(str::to_string),
         license: None,
         namespace: None,
+        ..RawPackage::default()
     })
 }
 

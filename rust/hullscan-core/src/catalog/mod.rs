@@ -11,6 +11,7 @@ use std::ops::ControlFlow;
 
 pub mod apk;
 pub mod dpkg;
+pub mod java;
 pub mod python;
 pub mod release;
 pub mod rpm;
@@ -41,6 +42,7 @@ pub static CATALOGERS: &[&dyn Cataloger] = &[
     &dpkg::DpkgCataloger,
     &rpm::RpmCataloger,
     &python::PythonCataloger,
+    &java::JavaCataloger,
 ];
 
 /// `name=version` of every cataloger, sorted: part of each layer's cache key.

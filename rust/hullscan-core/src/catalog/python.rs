@@ -62,6 +62,7 @@ impl Cataloger for PythonCataloger {
                         arch: None,
                         license,
                         namespace: None,
+                        ..RawPackage::default()
                     });
                 }
                 // One package per metadata file: its first stanza.
@@ -76,6 +77,7 @@ impl Cataloger for PythonCataloger {
             cataloger: self.name().to_string(),
             packages,
             release: None,
+            ..FileResult::default()
         })
     }
 }

@@ -66,6 +66,7 @@ impl Cataloger for ReleaseCataloger {
             cataloger: self.name().to_string(),
             packages: Vec::new(),
             release: Some(map),
+            ..FileResult::default()
         })
     }
 }

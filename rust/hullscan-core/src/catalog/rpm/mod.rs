@@ -63,6 +63,7 @@ impl Cataloger for RpmCataloger {
             cataloger: self.name().to_string(),
             packages,
             release: None,
+            ..FileResult::default()
         })
     }
 }
@@ -97,6 +98,7 @@ pub fn raw_package(h: &header::Tags) -> Option<RawPackage> {
         arch: h.arch.clone(),
         license: h.license.clone(),
         namespace: None,
+        ..RawPackage::default()
     })
 }
 
