@@ -5,8 +5,9 @@
 //! checked in tests/test_lang_js_ruby_php_dotnet.py):
 //! - a package needs a name *and* a version (syft reports `UNKNOWN` versions, which cannot be
 //!   matched against advisories);
-//! - lockfiles inside `node_modules` are skipped (syft skips only `package-lock.json` there): a
-//!   published package's own `yarn.lock` lists its development tree, not what is installed;
+//! - lockfiles inside `node_modules` are skipped (syft 1.18 skips `package-lock.json` and
+//!   `yarn.lock` there, but reads `pnpm-lock.yaml`): a published package's own lockfile lists its
+//!   development tree, not what is installed;
 //! - package-lock v1 nested `dependencies` (`node_modules/a/node_modules/b`) are read (syft reads the
 //!   top level only); entries that are not registry versions (`file:`, `git+...`, links,
 //!   workspaces of yarn berry) are skipped; `npm:` aliases report the real package.
