@@ -452,6 +452,20 @@ fn pnpm_key(key: &str, v5: bool) -> Option<(&str, &str)> {
     registry(name, version)
 }
 
+/// The key of a `packages:` entry line: `key:` (block style) or `key: {...}` (flow style); a
+/// quoted key may contain `:` (`'@s/t@https://...'`).
+fn pnpm_entry_key(line: &str) -> Option<&str> {
+    let (key, rest) = match line.chars().next()? {
+        q @ ('\'' | '"') => {
+            let end = line[1..].find(q)? + 2;
+            (&line[..end], &line[end..])
+        }
+        _ => line.split_at(line.find(':')?),
+    };
+    let rest = rest.strip_prefix(':')?;
+    (rest.is_empty() || rest.starts_with(' ')).then_some(key)
+}
+
 fn pnpm_lock(text: &str) -> Result<Vec<RawPackage>, String> {
     let mut out = Vec::new();
     let mut entries = 0usize;
@@ -472,7 +486,7 @@ fn pnpm_lock(text: &str) -> Result<Vec<RawPackage>, String> {
         if !in_packages || line.starts_with("   ") || !line.starts_with("  ") {
             continue;
         }
-        let Some(key) = line.trim().strip_suffix(':') else {
+        let Some(key) = pnpm_entry_key(line.trim()) else {
             continue;
         };
         entries += 1;
@@ -844,6 +858,11 @@ __metadata:
         assert_eq!(
             names(&parse("pnpm-lock.yaml", v9.as_bytes()).unwrap()),
             nv(&[("lodash", "4.17.15"), ("@babel/core", "7.20.0")])
+        );
+        let flow = "lockfileVersion: '9.0'\npackages:\n  lodash@4.17.15: {resolution: {integrity: sha512-x}}\n  '@s/t@https://example.invalid/t.tgz': {resolution: {tarball: x}}\n  'q@1.0.0':\n";
+        assert_eq!(
+            names(&parse("pnpm-lock.yaml", flow.as_bytes()).unwrap()),
+            nv(&[("lodash", "4.17.15"), ("q", "1.0.0")])
         );
         assert!(parse("pnpm-lock.yaml", b"packages:\n  /a/1.0.0:\n").is_err());
         assert!(parse("pnpm-lock.yaml", b"hello").is_err());
