@@ -2,26 +2,33 @@
 
 from hullscan._core import __version__
 from hullscan.errors import (
+    AuthenticationError,
     CacheError,
+    DaemonError,
     DatabaseError,
     DatabaseNotFoundError,
     DigestMismatchError,
     FeedFormatError,
     HullscanError,
     ImageFormatError,
+    ImageNotFoundError,
     InvalidVersionError,
     LayerError,
     LimitExceededError,
     NetworkError,
     PlatformNotFoundError,
+    RegistryError,
     SourceError,
 )
 from hullscan.inventory import inventory
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.scan import Finding, ScanResult, scan
+from hullscan.sources.registry_config import RegistryConfig
 
 __all__ = [
+    "AuthenticationError",
     "CacheError",
+    "DaemonError",
     "DatabaseError",
     "DatabaseNotFoundError",
     "DigestMismatchError",
@@ -30,6 +37,7 @@ __all__ = [
     "Finding",
     "HullscanError",
     "ImageFormatError",
+    "ImageNotFoundError",
     "InvalidVersionError",
     "Inventory",
     "Layer",
@@ -38,6 +46,8 @@ __all__ = [
     "NetworkError",
     "Package",
     "PlatformNotFoundError",
+    "RegistryConfig",
+    "RegistryError",
     "ScanResult",
     "SourceError",
     "__version__",

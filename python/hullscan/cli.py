@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from hullscan import __version__, cli_scan
+from hullscan import __version__, cli_registry, cli_scan
 from hullscan.errors import DatabaseNotFoundError, HullscanError
 from hullscan.inventory import inventory
 from hullscan.model import Inventory
@@ -62,13 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     inv = sub.add_parser("inventory", help="list the packages installed in an image")
     inv.add_argument(
         "source",
-        help="oci-dir:PATH, oci-archive:PATH, docker-archive:PATH, dir:PATH or a bare path",
+        help="oci-dir:PATH, oci-archive:PATH, docker-archive:PATH, dir:PATH, registry:REF, docker:REF, "
+        "or a bare path or image reference",
     )
     inv.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
     inv.add_argument("--format", choices=("table", "json"), default="table")
     inv.add_argument("--output", "-o", help="write to this file instead of standard output")
     inv.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     inv.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+    cli_registry.add_arguments(inv)
     _db_parser(sub)
     cli_scan.add_parser(sub)
     return p
@@ -217,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 platform=args.platform,
                 cache_dir=args.cache_dir,
                 use_cache=not args.no_cache,
+                registries=cli_registry.config(args),
+                progress=args.progress,
             )
             text = result.to_json() if args.format == "json" else _table(result)
             if args.output:

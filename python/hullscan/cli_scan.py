@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from hullscan import cli_registry
 from hullscan.scan import Finding, ScanResult, scan
 from hullscan.severity import LEVELS, RANK
 
@@ -19,7 +20,11 @@ EXIT_GATE = 1
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("scan", help="scan an image for known vulnerabilities")
-    p.add_argument("source", help="oci-dir:PATH, oci-archive:PATH, docker-archive:PATH, dir:PATH or a path")
+    p.add_argument(
+        "source",
+        help="oci-dir:PATH, oci-archive:PATH, docker-archive:PATH, dir:PATH, registry:REF, docker:REF, "
+        "or a bare path or image reference",
+    )
     p.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
@@ -32,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--offline", action="store_true", help="never touch the network")
     p.add_argument("--db", help="an advisory index file or database generation directory")
     p.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
+    cli_registry.add_arguments(p)
 
 
 def _table(result: ScanResult, findings: list[Finding], clean: Callable[[object], str]) -> str:
@@ -77,6 +83,8 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         platform=args.platform,
         offline=args.offline,
         cache_dir=args.cache_dir,
+        registries=cli_registry.config(args),
+        progress=args.progress,
     )
     findings = [f for f in result.findings if not (args.ignore_unfixed and f.status == "not_fixed")]
     if args.format == "json":

@@ -5,6 +5,10 @@ in the Rust extension, so errors raised by the core and by Python code are the s
 
     HullscanError
     ├── SourceError              the source cannot be found, opened or read
+    │   ├── RegistryError          a registry cannot be reached or answers with an error (after retries)
+    │   │   ├── AuthenticationError  credentials are missing, or the registry refused them
+    │   │   └── ImageNotFoundError   the registry has no such repository, tag or digest
+    │   └── DaemonError            the Docker daemon cannot be reached or has no such image
     ├── ImageFormatError         a manifest, index, config or archive is malformed or incomplete
     │   └── PlatformNotFoundError  no manifest for the requested platform
     ├── LayerError               a layer blob is not a readable (compressed) tar stream
@@ -17,7 +21,8 @@ in the Rust extension, so errors raised by the core and by Python code are the s
         ├── NetworkError           a feed download failed (after retries)
         └── FeedFormatError        an advisory file is unreadable or not in a known format
 
-The ``DatabaseError`` branch is defined here in Python: only Python code raises it.
+The ``DatabaseError``, ``RegistryError`` and ``DaemonError`` branches are defined here in Python:
+only Python code raises them. Their messages never hold a password or token.
 """
 
 from hullscan._core import (
@@ -31,6 +36,22 @@ from hullscan._core import (
     PlatformNotFoundError,
     SourceError,
 )
+
+
+class RegistryError(SourceError):
+    """A registry cannot be reached, or answered with an error, after retries."""
+
+
+class AuthenticationError(RegistryError):
+    """The registry wants credentials and none were found, or it refused the ones sent."""
+
+
+class ImageNotFoundError(RegistryError):
+    """The registry has no such repository, tag or digest."""
+
+
+class DaemonError(SourceError):
+    """The Docker daemon cannot be reached, or has no such image."""
 
 
 class DatabaseError(HullscanError):
@@ -50,17 +71,21 @@ class FeedFormatError(DatabaseError):
 
 
 __all__ = [
+    "AuthenticationError",
     "CacheError",
+    "DaemonError",
     "DatabaseError",
     "DatabaseNotFoundError",
     "DigestMismatchError",
     "FeedFormatError",
     "HullscanError",
     "ImageFormatError",
+    "ImageNotFoundError",
     "InvalidVersionError",
     "LayerError",
     "LimitExceededError",
     "NetworkError",
     "PlatformNotFoundError",
+    "RegistryError",
     "SourceError",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from hullscan import _core, sources
@@ -11,7 +12,10 @@ from hullscan.cache import LayerCache, ensure_dir
 from hullscan.cache import cache_dir as resolve_cache_dir
 from hullscan.errors import LimitExceededError
 from hullscan.model import Distro, Inventory, Layer, Package
+from hullscan.sources.blobs import BlobStore
 from hullscan.sources.image import LayerSpec
+from hullscan.sources.registry import RegistrySource
+from hullscan.sources.registry_config import RegistryConfig
 
 #: Most packages all layers of one image may list in sum (a layer that rewrites the dpkg database
 #: lists every package again). Each costs about 1-5 KB on the way to the inventory.
@@ -34,13 +38,20 @@ def inventory(
     platform: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
+    registries: RegistryConfig | str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
 ) -> Inventory:
     """Inventory an image or root filesystem.
 
-    ``source`` is ``oci-dir:PATH``, ``oci-archive:PATH``, ``docker-archive:PATH``, ``dir:PATH`` or a
-    bare path (sniffed). ``platform`` (``os/arch[/variant]``) picks one image of a multi-platform
-    index; the default is linux/amd64, or the only image. Layer results are cached by diff_id and
-    cataloger versions in the cache directory (``$HULLSCAN_CACHE_DIR`` or the user cache dir).
+    ``source`` is ``oci-dir:PATH``, ``oci-archive:PATH``, ``docker-archive:PATH``, ``dir:PATH``,
+    ``registry:REF``, ``docker:REF``, or a bare path (sniffed) or image reference.
+    ``platform`` (``os/arch[/variant]``) picks one image of a multi-platform index; the default is
+    linux/amd64, or the only image. Layer results are cached by diff_id and cataloger versions in
+    the cache directory (``$HULLSCAN_CACHE_DIR`` or the user cache dir); registry blobs are kept
+    there too, by digest. ``registries`` is a :class:`RegistryConfig` or the path of a registry
+    settings file (default: ``$HULLSCAN_REGISTRIES`` or the user config dir's
+    ``registries.toml``). ``progress``: a status line on stderr while pulling (default: when stderr
+    is a terminal).
 
     Raises a :class:`hullscan.errors.HullscanError` subclass on bad input.
     """
@@ -52,28 +63,37 @@ def inventory(
         return _assemble(str(spec), spec.kind, [result], [layer], [], None, None, None, [])
     root = resolve_cache_dir(cache_dir)
     cache = LayerCache(root) if use_cache else None
-    store = sources.open_store(spec, ensure_dir(root / "tmp"))
+    store = _open(spec, root, registries, progress)
     try:
         spec = sources.settle(spec, store)
         image = sources.resolve(spec, store, platform)
+        # A blob listed again (the empty layer often is) is read once and its result held once.
+        found: dict[tuple[object, ...], tuple[_core.LayerResult, bool]] = {}
+        todo: dict[tuple[object, ...], LayerSpec] = {}
+        for ls in image.layers:
+            key = _key(ls)
+            if key in found or key in todo:
+                continue
+            cached = cache.get(ls.diff_id) if cache is not None else None
+            if cached is not None:
+                found[key] = (cached, True)
+            else:
+                todo[key] = ls
+        # Layers not in the cache: a registry downloads them concurrently and hands each over as it
+        # arrives; local stores have them already.
+        fetch = store.fetch if isinstance(store, RegistrySource) else iter
+        for ls in fetch(list(todo.values())):
+            result = _scan(ls)
+            if cache is not None:
+                problem = cache.put(result)
+                if problem is not None:
+                    image.warnings.append(problem)
+            found[_key(ls)] = (result, False)
         results: list[_core.LayerResult] = []
         layers: list[Layer] = []
-        # A blob listed again (the empty layer often is) is read once and its result held once.
-        seen: dict[tuple[object, ...], tuple[_core.LayerResult, bool]] = {}
         total_packages = 0
         for ls in image.layers:
-            key = (ls.diff_id, ls.digest, ls.blob.path, ls.blob.offset, ls.blob.length)
-            if key in seen:
-                result, from_cache = seen[key]
-            else:
-                cached = cache.get(ls.diff_id) if cache is not None else None
-                from_cache = cached is not None
-                result = cached if cached is not None else _scan(ls)
-                if cached is None and cache is not None:
-                    problem = cache.put(result)
-                    if problem is not None:
-                        image.warnings.append(problem)
-                seen[key] = (result, from_cache)
+            result, from_cache = found[_key(ls)]
             total_packages += result.package_count
             if total_packages > MAX_IMAGE_PACKAGES:
                 raise LimitExceededError(
@@ -106,6 +126,28 @@ def inventory(
         image.platform,
         image.repo_tags,
     )
+
+
+def _key(ls: LayerSpec) -> tuple[object, ...]:
+    return (ls.diff_id, ls.digest, ls.blob.path, ls.blob.offset, ls.blob.length)
+
+
+def _open(
+    spec: sources.SourceSpec,
+    root: Path,
+    registries: RegistryConfig | str | os.PathLike[str] | None,
+    progress: bool | None,
+) -> BlobStore:
+    if spec.kind == "registry":
+        assert spec.reference is not None
+        config = registries if isinstance(registries, RegistryConfig) else RegistryConfig.load(registries)
+        return RegistrySource(spec.reference, ensure_dir(root), config, progress=progress)
+    if spec.kind == "docker":
+        from hullscan.sources.daemon import DaemonStore
+
+        assert spec.tag is not None
+        return DaemonStore(spec.tag, ensure_dir(root / "tmp"))
+    return sources.open_store(spec, ensure_dir(root / "tmp"))
 
 
 def _assemble(

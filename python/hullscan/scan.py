@@ -12,6 +12,7 @@ from hullscan import _core
 from hullscan.inventory import inventory
 from hullscan.model import INVENTORY_SCHEMA_VERSION, Inventory, Package
 from hullscan.severity import RANK, Severity, of_advisory
+from hullscan.sources.registry_config import RegistryConfig
 
 SCAN_SCHEMA_VERSION = 1
 
@@ -284,13 +285,16 @@ def scan(
     platform: str | None = None,
     offline: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
+    registries: RegistryConfig | str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
 ) -> ScanResult:
     """Inventory ``source`` and match it against the advisory database.
 
     ``db`` is an index file or a database generation directory; by default the current database in
-    the cache dir (updated first if there is none, unless ``offline``).
+    the cache dir (updated first if there is none, unless ``offline``). ``registries`` and
+    ``progress`` are as for :func:`hullscan.inventory`.
     """
-    inv = inventory(source, platform=platform, cache_dir=cache_dir)
+    inv = inventory(source, platform=platform, cache_dir=cache_dir, registries=registries, progress=progress)
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index)
     if db_info.get("stale"):

@@ -1,5 +1,5 @@
-"""Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, or a bare path
-(sniffed)."""
+"""Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, ``registry:``,
+``docker:``, or a bare path (sniffed) or image reference (when no such path exists)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from hullscan.sources.blobs import (
     layout_prefix,
 )
 from hullscan.sources.image import ResolvedImage, resolve_docker_archive, resolve_oci
+from hullscan.sources.registry_ref import Reference, looks_like_path, parse_reference
 
 SCHEMES = ("oci-dir", "oci-archive", "docker-archive", "dir")
+#: Sources named by an image reference rather than a path.
+REF_SCHEMES = ("registry", "docker")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -28,13 +31,27 @@ class SourceSpec:
     path: Path
     #: For OCI layouts: the ``org.opencontainers.image.ref.name`` to pick (``oci-dir:PATH:TAG``).
     tag: str | None = None
+    #: ``registry:``: the parsed reference; ``docker:``: the name or ID as given (in ``tag``).
+    reference: Reference | None = None
 
     def __str__(self) -> str:
+        if self.kind == "registry":
+            return f"registry:{self.reference}"
+        if self.kind == "docker":
+            return f"docker:{self.tag}"
         return f"{self.kind}:{self.path}" + (f":{self.tag}" if self.tag else "")
 
 
 def parse(text: str) -> SourceSpec:
-    """Parse ``SCHEME:PATH`` or a bare path, sniffing what the path holds."""
+    """Parse ``SCHEME:PATH``, ``registry:REF``, ``docker:REF``, or a bare path (sniffing what it
+    holds) or image reference."""
+    if text.startswith("registry:"):
+        return SourceSpec("registry", Path(), reference=parse_reference(text[len("registry:") :]))
+    if text.startswith("docker:"):
+        name = text[len("docker:") :]
+        if not name or name != name.strip() or len(name) > 4096:
+            raise SourceError(f"{text!r}: docker: takes an image name, reference or ID")
+        return SourceSpec("docker", Path(), tag=name)
     for scheme in SCHEMES:
         prefix = scheme + ":"
         if text.startswith(prefix):
@@ -53,9 +70,14 @@ def parse(text: str) -> SourceSpec:
         if Path(base).is_dir() and _sniff_dir(Path(base)) == "oci-dir":
             return SourceSpec("oci-dir", Path(base), tag)
     if not path.exists():
+        if not looks_like_path(text):
+            try:
+                return SourceSpec("registry", Path(), reference=parse_reference(text))
+            except SourceError:
+                pass
         raise SourceError(
-            f"{text!r} is not an existing path and names no known source type "
-            f"({', '.join(s + ':' for s in SCHEMES)})"
+            f"{text!r} is not an existing path or an image reference, and names no known source type "
+            f"({', '.join(s + ':' for s in (*SCHEMES, *REF_SCHEMES))})"
         )
     # A file is an archive of some kind: which one is read from its members when it is opened
     # (see `settle`), so that a compressed archive is decompressed once, not once more to sniff it.
@@ -104,11 +126,25 @@ def open_store(spec: SourceSpec, tmp_root: Path | None) -> BlobStore:
 
 
 def resolve(spec: SourceSpec, store: BlobStore, platform: str | None) -> ResolvedImage:
+    if spec.kind == "registry":
+        from hullscan.sources.registry import RegistrySource
+
+        assert isinstance(store, RegistrySource)
+        return store.resolve(platform)
     if spec.kind in ("oci-dir", "oci-archive"):
         return resolve_oci(store, platform, spec.tag)
-    if spec.kind == "docker-archive":
+    if spec.kind in ("docker-archive", "docker"):
         return resolve_docker_archive(store, platform)
     raise SourceError(f"source type {spec.kind} has no image to resolve")
 
 
-__all__ = ["SCHEMES", "ResolvedImage", "SourceSpec", "open_store", "parse", "resolve", "settle"]
+__all__ = [
+    "REF_SCHEMES",
+    "SCHEMES",
+    "ResolvedImage",
+    "SourceSpec",
+    "open_store",
+    "parse",
+    "resolve",
+    "settle",
+]
