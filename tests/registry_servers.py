@@ -389,10 +389,11 @@ class Fault:
     """What to do to the next ``times`` requests whose path matches ``path`` (a regex)."""
 
     path: str
-    kind: str  # "status", "retry-after", "cut", "corrupt"
+    kind: str  # "status", "retry-after", "cut", "corrupt", "delay"
     status: int = 500
     retry_after: int = 1
     cut_after: int = 1000
+    delay: float = 0.5
     times: int = 1
     method: str = "GET"
     hits: int = 0
@@ -405,7 +406,10 @@ class Seen:
     headers: dict[str, str]
     status: int
     fault: str | None = None
+    #: When the response was sent (monotonic clock).
     at: float = field(default_factory=time.monotonic)
+    #: When the request arrived.
+    started: float = 0.0
 
 
 class FaultProxy:
@@ -456,17 +460,25 @@ class FaultProxy:
         return None
 
     def _record(
-        self, h: http.server.BaseHTTPRequestHandler, method: str, status: int, fault: str | None
+        self,
+        h: http.server.BaseHTTPRequestHandler,
+        method: str,
+        status: int,
+        fault: str | None,
+        started: float,
     ) -> None:
         with self._lock:
-            self.seen.append(Seen(method, h.path, dict(h.headers.items()), status, fault))
+            self.seen.append(Seen(method, h.path, dict(h.headers.items()), status, fault, started=started))
 
     def _handle(self, h: http.server.BaseHTTPRequestHandler, method: str) -> None:
+        started = time.monotonic()
         fault = self._take(method, h.path)
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.delay)
         if fault is not None and fault.kind in ("status", "retry-after"):
             body = b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}'
             status = 429 if fault.kind == "retry-after" else fault.status
-            self._record(h, method, status, fault.kind)
+            self._record(h, method, status, fault.kind, started)
             h.send_response(status)
             if fault.kind == "retry-after":
                 h.send_header("Retry-After", str(fault.retry_after))
@@ -481,7 +493,7 @@ class FaultProxy:
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
-        self._record(h, method, resp.status, fault.kind if fault else None)
+        self._record(h, method, resp.status, fault.kind if fault else None, started)
         if fault is not None and fault.kind == "corrupt" and data:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         h.send_response(resp.status)

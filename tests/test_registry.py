@@ -148,6 +148,10 @@ def images(tmp_path_factory: pytest.TempPathFactory, edge_fixtures: Path) -> Ima
     run("umoci", "tag", "--image", f"{layout}:amd64", "app")
     pkgs = edge_fixtures / "syft/cmd/syft/internal/test/integration/testdata/image-pkg-coverage/pkgs/python"
     oci_add_dir(f"{layout}:app", pkgs, "/usr/lib/python3.12/site-packages")
+    # many: base + three more layers (syft's Rust, Go and PHP test trees).
+    run("umoci", "tag", "--image", f"{layout}:amd64", "many")
+    for eco in ("rust", "go", "php"):
+        oci_add_dir(f"{layout}:many", pkgs.parent / eco, f"/srv/{eco}")
     return Images(
         {
             "alpine-oci": Image(f"oci:{work / 'oci-alpine'}:3.20.3", str(shared_oci)),
@@ -739,3 +743,98 @@ def test_wrong_credentials_never_leak(
     for text in messages + logs:
         for s in secrets:
             assert s not in text
+
+
+# -- mirrors, rewrites, concurrency -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mirror_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    r = Registry(tmp_path_factory.mktemp("registry-mirror"))
+    yield r
+    r.stop()
+
+
+def test_mirrors_then_location(plain_registry: Registry, mirror_registry: Registry, images: Images) -> None:
+    primary = push(images.by_name["alpine-oci"].src, plain_registry, "mirrored/app:1", fmt="v2s2")
+    name = primary.split("/", 1)[1]
+    conf = settings(
+        registry=[{"prefix": plain_registry.host, "mirror": [{"location": mirror_registry.host}]}]
+    )
+    # The mirror lacks the image: it is asked first, then the registry itself serves it.
+    m_mark, p_mark = mirror_registry.log_mark(), plain_registry.log_mark()
+    inv = hullscan.inventory(f"registry:{primary}", registries=conf)
+    assert ("GET", f"/v2/{name.replace(':', '/manifests/')}", 404) in mirror_registry.requests(m_mark)
+    assert len(plain_registry.blob_gets(p_mark)) == 2
+    # The mirror has it: the registry is not asked at all.
+    push(images.by_name["alpine-oci"].src, mirror_registry, name, fmt="v2s2")
+    m_mark, p_mark = mirror_registry.log_mark(), plain_registry.log_mark()
+    again = hullscan.inventory(f"registry:{primary}", registries=conf, use_cache=False)
+    assert again.packages == inv.packages
+    assert plain_registry.requests(p_mark) == []
+    assert ("GET", f"/v2/{name.replace(':', '/manifests/')}", 200) in mirror_registry.requests(m_mark)
+
+
+def test_rewrite_flag_and_bare_reference(
+    plain_registry: Registry, pushed: dict[tuple[str, str], str]
+) -> None:
+    ref = pushed[("alpine-oci", "oci")]
+    repo_tag = ref.split("/", 1)[1]
+    # A made-up registry name pulled from the local registry under a path prefix rewrite.
+    code, out, err = cli(
+        "inventory",
+        f"registry.invalid:5000/team/{repo_tag}",
+        "--registry-rewrite",
+        f"registry.invalid:5000/team={plain_registry.host}",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["source"] == f"registry:registry.invalid:5000/team/{repo_tag}"
+    assert len(doc["packages"]) == len(hullscan.inventory(f"registry:{ref}").packages)
+    # Nothing listens there: a RegistryError after the configured retries, exit 2.
+    conf = _options_file(Path(os.environ["HULLSCAN_CACHE_DIR"]).parent, retries=1, backoff=0.01)
+    code, out, err = cli(
+        "inventory", f"127.0.0.1:{free_port()}/team/{repo_tag}", "--registry-config", str(conf)
+    )
+    assert code == 2
+    assert "RegistryError" in err
+    assert "after 2 attempts" in err
+
+
+def _options_file(where: Path, **options: object) -> Path:
+    path = where / "options.toml"
+    path.write_text("[options]\n" + "".join(f"{k} = {v}\n" for k, v in options.items()))
+    return path
+
+
+def test_layers_download_concurrently(proxy: FaultProxy, plain_registry: Registry, images: Images) -> None:
+    ref = push(f"oci:{images.layout}:many", plain_registry, "many/app:1", fmt="oci")
+    name, _, tag = ref.split("/", 1)[1].partition(":")
+    layers = [d["digest"] for d in registry_manifest(plain_registry.host, name, tag)["layers"]]  # type: ignore[index]
+    assert len(layers) == 4
+    for digest in layers:
+        proxy.add(Fault(f"/blobs/{digest}$", "delay", delay=0.6))
+    t0 = time.monotonic()
+    inv = hullscan.inventory(f"registry:{proxy.host}/{name}:{tag}", registries=settings())
+    elapsed = time.monotonic() - t0
+    assert [layer.digest for layer in inv.layers] == layers
+    spans = [(s.started, s.at) for s in proxy.seen if any(s.path.endswith(d) for d in layers)]
+    assert len(spans) == 4
+    overlap = max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+    assert overlap == 4  # the default pool of 4 fetches all four at once
+    assert elapsed < 4 * 0.6
+    # With concurrency = 1 they come one after another.
+    proxy.clear()
+    for digest in layers:
+        proxy.add(Fault(f"/blobs/{digest}$", "delay", delay=0.2))
+    one = RegistryConfig.from_dict({"options": {**FAST, "concurrency": 1}})
+    hullscan.inventory(
+        f"registry:{proxy.host}/{name}:{tag}",
+        registries=one,
+        use_cache=False,
+        cache_dir=Path(os.environ["HULLSCAN_CACHE_DIR"]) / "other",
+    )
+    spans = [(s.started, s.at) for s in proxy.seen if any(s.path.endswith(d) for d in layers)]
+    assert max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans) == 1

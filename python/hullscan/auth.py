@@ -223,7 +223,7 @@ class EcrTokens:
         self._tokens: dict[tuple[str, str, str | None], Credential] = {}
 
     def lookup(self, registry: str) -> Credential | None:
-        m = ECR_HOST.match(registry.lower())
+        m = ECR_HOST.fullmatch(registry.lower())
         if m is None:
             return None
         account, region = m.group("account"), m.group("region")

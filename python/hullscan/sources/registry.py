@@ -16,6 +16,7 @@ the rest are downloaded by a small thread pool and handed to the caller as each 
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import threading
 import time
@@ -33,7 +34,7 @@ from hullscan.errors import (
     RegistryError,
     SourceError,
 )
-from hullscan.sources.blobs import MAX_DOCUMENT, BlobLocation, BlobStore, check_digest
+from hullscan.sources.blobs import MAX_DOCUMENT, BlobLocation, BlobStore
 from hullscan.sources.image import (
     DEFAULT_PLATFORM,
     INDEX_TYPES,
@@ -66,8 +67,18 @@ _SCHEMA1 = (
     "application/vnd.docker.distribution.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v1+prettyjws",
 )
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 #: Temporary download files older than this (a crashed run's) are removed.
 STALE_PART = 24 * 3600
+
+
+def check_digest(digest: object) -> str:
+    """A ``sha256:<64 hex>`` digest, exactly (it names a file in the blob cache and a URL path)."""
+    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        if isinstance(digest, str) and ":" in digest and not digest.startswith("sha256:"):
+            raise ImageFormatError(f"unsupported digest algorithm in {digest[:80]!r}")
+        raise ImageFormatError(f"invalid digest {str(digest)[:80]!r}")
+    return digest
 
 
 def _sha256(data: bytes) -> str:

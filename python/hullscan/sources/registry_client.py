@@ -58,7 +58,7 @@ MAX_BLOB = 64 << 30
 _CHUNK = 1 << 20
 USER_AGENT = f"hullscan/{__version__}"
 
-_AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~/:-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +68,47 @@ class Challenge:
 
 
 def parse_challenges(headers: list[str]) -> list[Challenge]:
-    """``WWW-Authenticate`` header values -> challenges (``Bearer realm="..",service=".."``)."""
-    out = []
+    """``WWW-Authenticate`` header values -> challenges (``Bearer realm="..",service=".."``).
+    Several challenges may share one header; parameters follow their scheme."""
+    out: list[Challenge] = []
     for value in headers:
-        # Several challenges may share one header: split at each scheme token.
-        for m in re.finditer(
-            r"(?:^|,)\s*([A-Za-z]+)\s+((?:[A-Za-z0-9_.-]+\s*=\s*(?:\"(?:[^\"\\]|\\.)*\"|[^\s,]*)\s*,?\s*)*)",
-            value,
-        ):
-            scheme, rest = m.group(1).lower(), m.group(2)
-            params = {}
-            for p in _AUTH_PARAM.finditer(rest):
-                val = p.group(2) if p.group(2) is not None else p.group(3)
-                params[p.group(1).lower()] = re.sub(r"\\(.)", r"\1", val or "")
-            out.append(Challenge(scheme, params))
-        if not out and value.strip().lower() in ("basic", "bearer"):
-            out.append(Challenge(value.strip().lower(), {}))
+        value = value[:8192]
+        i, n = 0, len(value)
+        current: Challenge | None = None
+        while i < n:
+            while i < n and value[i] in " \t,":
+                i += 1
+            m = _TOKEN.match(value, i)
+            if m is None:
+                i += 1
+                continue
+            name, i = m.group(0), m.end()
+            j = i
+            while j < n and value[j] in " \t":
+                j += 1
+            if j < n and value[j] == "=" and current is not None:
+                i = j + 1
+                while i < n and value[i] in " \t":
+                    i += 1
+                if i < n and value[i] == '"':
+                    i += 1
+                    buf = []
+                    while i < n and value[i] != '"':
+                        if value[i] == "\\" and i + 1 < n:
+                            i += 1
+                        buf.append(value[i])
+                        i += 1
+                    i += 1
+                    current.params[name.lower()] = "".join(buf)
+                else:
+                    v = _TOKEN.match(value, i)
+                    current.params[name.lower()] = v.group(0) if v else ""
+                    i = v.end() if v else i
+            elif j < n and value[j] == "=":
+                i = j + 1  # a parameter before any scheme, or token68 padding: skip
+            else:
+                current = Challenge(name.lower(), {})
+                out.append(current)
     return out
 
 

@@ -79,12 +79,12 @@ def split_host_port(hostport: str) -> tuple[str, int | None]:
         if end < 0:
             raise SourceError(f"invalid registry host {hostport!r}")
         host, rest = hostport[1:end], hostport[end + 1 :]
-        if rest and not (rest.startswith(":") and _PORT.match(rest[1:])):
+        if rest and not (rest.startswith(":") and _PORT.fullmatch(rest[1:])):
             raise SourceError(f"invalid registry host {hostport!r}")
         return host, int(rest[1:]) if rest else None
     if hostport.count(":") == 1:
         host, port = hostport.split(":")
-        if not _PORT.match(port) or not 0 < int(port) < 65536:
+        if not _PORT.fullmatch(port) or not 0 < int(port) < 65536:
             raise SourceError(f"invalid port in registry host {hostport!r}")
         return host, int(port)
     return hostport, None
@@ -101,7 +101,7 @@ def _valid_host(hostport: str) -> bool:
         except ValueError:
             return False
         return True
-    return bool(host) and all(_HOST_LABEL.match(label) for label in host.split("."))
+    return bool(host) and all(_HOST_LABEL.fullmatch(label) for label in host.split("."))
 
 
 def _looks_like_host(component: str) -> bool:
@@ -121,7 +121,7 @@ def parse_reference(text: str) -> Reference:
     digest = None
     if "@" in text:
         text, digest = text.split("@", 1)
-        if not _DIGEST.match(digest):
+        if not _DIGEST.fullmatch(digest):
             if ":" in digest and not digest.startswith("sha256:"):
                 raise SourceError(f"{original!r}: only sha256 digests are supported")
             raise SourceError(f"{original!r}: invalid digest {digest!r}")
@@ -137,10 +137,10 @@ def parse_reference(text: str) -> Reference:
     colon = text.rfind(":")
     if colon > last_slash:
         text, tag = text[:colon], text[colon + 1 :]
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise SourceError(f"{original!r}: invalid tag {tag!r}")
     components = text.split("/")
-    if not text or not all(_COMPONENT.match(c) for c in components):
+    if not text or not all(_COMPONENT.fullmatch(c) for c in components):
         raise SourceError(
             f"{original!r} is not an image reference: repository names are lowercase letters, digits "
             "and separators (. _ __ -) in /-separated components"
