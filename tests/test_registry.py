@@ -452,7 +452,11 @@ def test_token_auth_with_credential_helper(
     assert [s for _, p, s in reqs if "/team/app/" in p] == [200] * 3
     # credsStore: the helper for every registry (asked for this one, answers from its store).
     write_docker_config(isolated_credentials, {"credsStore": "hstest", "auths": {registry.host: {}}})
+    issued = len(ts.issued)
     assert hullscan.inventory(ref, use_cache=False).packages == inv.packages
+    # The same credentials and scope: the token issued before is still valid and is reused.
+    assert len(ts.issued) == issued
+    assert log.read_text().split() == [registry.host] * 2
     # A helper with nothing for the registry falls back to auths, then to anonymous.
     _helper(tmp_path / "bin", "empty", {}, log)
     write_docker_config(

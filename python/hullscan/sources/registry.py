@@ -53,7 +53,7 @@ from hullscan.sources.image import (
     history,
     parse_json,
 )
-from hullscan.sources.registry_client import Repository, TokenCache, Transport
+from hullscan.sources.registry_client import TOKENS, Repository, Transport
 from hullscan.sources.registry_config import RegistryConfig
 from hullscan.sources.registry_ref import Reference
 
@@ -160,7 +160,7 @@ class RegistrySource(BlobStore):
         self.tmp_dir = cache_root / "blobs" / "tmp"
         self.credentials = credentials or CredentialStore()
         self.transport = Transport(self.config.options)
-        self.tokens = TokenCache()
+        self.tokens = TOKENS
         self.cancelled = threading.Event()
         self.repo: Repository | None = None
         self.progress = Progress(f"pulling {ref}", progress if progress is not None else sys.stderr.isatty())
@@ -444,10 +444,10 @@ class RegistrySource(BlobStore):
         if not layers:
             return
         self.progress.start(len(layers), sum(ls.size for ls in layers))
-        self._pool = ThreadPoolExecutor(
+        pool = self._pool = ThreadPoolExecutor(
             max_workers=min(self.config.options.concurrency, len(layers)), thread_name_prefix="hullscan-pull"
         )
-        pending: set[Future[LayerSpec]] = {self._pool.submit(self._ensure, ls) for ls in layers}
+        pending: set[Future[LayerSpec]] = {pool.submit(self._ensure, ls) for ls in layers}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -455,10 +455,11 @@ class RegistrySource(BlobStore):
                     yield fut.result()
         finally:
             if pending:
+                # The caller stopped (an error, or it closed the store): stop the other downloads.
                 self.cancelled.set()
                 for fut in pending:
                     fut.cancel()
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             self.progress.finish()
 

@@ -281,7 +281,8 @@ def _error_detail(body: bytes) -> str:
 
 
 class TokenCache:
-    """Bearer tokens by (realm, service, scope, credential), until they expire."""
+    """Bearer tokens by (realm, service, scope, credential), until they expire. The credential part
+    of the key is a hash of the secrets, so changed credentials never reuse an old token."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -306,6 +307,17 @@ class TokenCache:
     def drop(self, key: tuple[str, str, str, str]) -> None:
         with self._lock:
             self._tokens.pop(key, None)
+
+
+def _identity(cred: Credential | None) -> str:
+    if cred is None:
+        return "anonymous"
+    raw = "\0".join((cred.username, cred.password, cred.identity_token or ""))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+#: Bearer tokens shared by every pull in this process.
+TOKENS = TokenCache()
 
 
 class Repository:
@@ -577,17 +589,12 @@ class Repository:
             service = ch.params.get("service", "")
             scope = ch.params.get("scope") or self._scope()
             who = cred.source if cred else "anonymous"
-            key = (realm, service, scope, who)
+            key = (realm, service, scope, _identity(cred))
             if failed and self._token_key == key:
                 self.tokens.drop(key)
                 if not self._token_from_cache:
                     if cred is None:
-                        raise self._error(
-                            AuthenticationError,
-                            f"{self.endpoint.host} requires credentials for {self.repository} and none were "
-                            f"found for {', '.join(self.endpoint.credential_names)} (docker config file, "
-                            "credential helpers, Amazon ECR)",
-                        )
+                        raise self._refused()
                     raise self._error(
                         AuthenticationError,
                         f"{self.endpoint.host} refused the token issued by {_strip_query(realm)} for the "
@@ -712,12 +719,21 @@ class Repository:
                     + (f": {detail}" if detail else ""),
                 )
             return resp
+        raise self._refused()
+
+    def _refused(self) -> Exception:
         cred = self._credential
-        raise self._error(
+        if cred is None:
+            return self._error(
+                AuthenticationError,
+                f"{self.endpoint.host} requires credentials for {self.repository} and none were found for "
+                f"{', '.join(self.endpoint.credential_names)} (docker config file, credential helpers, "
+                "Amazon ECR)",
+            )
+        return self._error(
             AuthenticationError,
-            f"{self.endpoint.host} refused the credentials"
-            + (f" from {cred.source}" if cred else "")
-            + f" for {self.repository}",
+            f"{self.endpoint.host} refused the credentials from {cred.source} (user {cred.username!r}) "
+            f"for {self.repository}",
         )
 
     def manifest(self, reference: str, accept: list[str], limit: int) -> tuple[bytes, str, str | None]:
@@ -825,6 +841,9 @@ class Repository:
                                 on_bytes(len(chunk))
                         if remaining is not None and got < remaining:
                             raise _CutError(f"connection closed after {got} of {remaining} bytes")
+                        if size is not None and n < size:
+                            # Ended cleanly but short (a proxy's doing): ask for the rest.
+                            raise _CutError(f"the response ended after {n} of {size} bytes")
                         break
                     except (OSError, http.client.HTTPException, _CutError) as e:
                         # This thread's connections may be half-read: start afresh.
@@ -858,6 +877,7 @@ def _content_range_start(value: str | None) -> int | None:
 
 __all__ = [
     "MAX_BLOB",
+    "TOKENS",
     "Challenge",
     "Repository",
     "TokenCache",
