@@ -200,8 +200,10 @@ def _write_index(layout: Path, tag: str, platforms: dict[str, dict[str, str]]) -
 def plain_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     require_tool("docker-registry")
     r = Registry(tmp_path_factory.mktemp("registry-plain"))
-    yield r
-    r.stop()
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture(scope="session")
@@ -228,9 +230,11 @@ def basic_registry(
     """TLS with the test's CA, htpasswd (bcrypt) auth; holds alpine-oci as app:1."""
     work = tmp_path_factory.mktemp("registry-basic")
     r = Registry(work, tls=tls, htpasswd_file=htpasswd(work / "htpasswd", dict([ALICE])))  # type: ignore[arg-type]
-    push(images.by_name["alpine-oci"].src, r, "app:1", fmt="v2s2", creds=":".join(ALICE))
-    yield r
-    r.stop()
+    try:
+        push(images.by_name["alpine-oci"].src, r, "app:1", fmt="v2s2", creds=":".join(ALICE))
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture(scope="session")
@@ -240,18 +244,24 @@ def token_registry(
     """Plain HTTP with ``auth: token``: a token server issuing JWTs for bob; holds alpine-docker."""
     work = tmp_path_factory.mktemp("registry-token")
     ts = TokenServer(work / "token", dict([BOB]))
-    r = Registry(work / "registry", token=ts.registry_settings())
-    push(images.by_name["alpine-docker"].src, r, "team/app:1", fmt="oci", creds=":".join(BOB))
-    yield r, ts
-    r.stop()
-    ts.stop()
+    try:
+        r = Registry(work / "registry", token=ts.registry_settings())
+        try:
+            push(images.by_name["alpine-docker"].src, r, "team/app:1", fmt="oci", creds=":".join(BOB))
+            yield r, ts
+        finally:
+            r.stop()
+    finally:
+        ts.stop()
 
 
 @pytest.fixture
 def proxy(plain_registry: Registry) -> Iterator[FaultProxy]:
     p = FaultProxy(plain_registry.host)
-    yield p
-    p.stop()
+    try:
+        yield p
+    finally:
+        p.stop()
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -511,9 +521,11 @@ def ecr_registry(tmp_path_factory: pytest.TempPathFactory, moto: Moto, images: I
     assert user == "AWS"
     work = tmp_path_factory.mktemp("registry-ecr")
     r = Registry(work, htpasswd_file=htpasswd(work / "htpasswd", {user: password}))
-    push(images.by_name["alpine-oci"].src, r, "app:1.0", fmt="oci", creds=f"{user}:{password}")
-    yield r
-    r.stop()
+    try:
+        push(images.by_name["alpine-oci"].src, r, "app:1.0", fmt="oci", creds=f"{user}:{password}")
+        yield r
+    finally:
+        r.stop()
 
 
 def test_ecr_through_moto_and_rewrite(
@@ -755,8 +767,10 @@ def test_wrong_credentials_never_leak(
 @pytest.fixture(scope="session")
 def mirror_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     r = Registry(tmp_path_factory.mktemp("registry-mirror"))
-    yield r
-    r.stop()
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 def test_mirrors_then_location(plain_registry: Registry, mirror_registry: Registry, images: Images) -> None:
