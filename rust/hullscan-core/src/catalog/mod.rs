@@ -126,3 +126,30 @@ pub(crate) fn field<'b>(fields: &'b [(&str, String)], key: &str) -> Option<&'b s
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
 }
+
+/// Catalogers that read OS package databases and release files; every other cataloger reads
+/// language packages.
+const OS_CATALOGERS: &[&str] = &["release", "apk", "dpkg", "rpm"];
+
+/// Whether an OS package's file at the root-relative, normalised `path` is worth remembering as
+/// owned: some language cataloger reads it, or it is a Python `*.dist-info` / `*.egg-info` metadata
+/// directory (whose METADATA / PKG-INFO the Python cataloger reads). Everything else an OS package
+/// installs (most of the image) is dropped while its database is parsed, so layer results stay
+/// small.
+#[must_use]
+pub fn owned_path_matters(path: &str) -> bool {
+    let last = crate::paths::split(path).1;
+    if last.ends_with("dist-info") || last.ends_with("egg-info") {
+        return true;
+    }
+    CATALOGERS
+        .iter()
+        .any(|c| !OS_CATALOGERS.contains(&c.name()) && c.wants(path))
+}
+
+/// `path` from a package database's file list, normalised, if it is one [`owned_path_matters`]
+/// keeps.
+pub(crate) fn owned_path(path: &str) -> Option<String> {
+    let p = crate::paths::normalize(path)?;
+    owned_path_matters(&p).then_some(p)
+}

@@ -75,7 +75,7 @@ impl Cataloger for PythonCataloger {
             path: path.to_string(),
             cataloger: self.name().to_string(),
             packages,
-            release: None,
+            ..FileResult::default()
         })
     }
 }
