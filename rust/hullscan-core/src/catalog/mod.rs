@@ -132,19 +132,17 @@ pub(crate) fn field<'b>(fields: &'b [(&str, String)], key: &str) -> Option<&'b s
 const OS_CATALOGERS: &[&str] = &["release", "apk", "dpkg", "rpm"];
 
 /// Whether an OS package's file at the root-relative, normalised `path` is worth remembering as
-/// owned: some language cataloger reads it, or it is a Python `*.dist-info` / `*.egg-info` metadata
-/// directory (whose METADATA / PKG-INFO the Python cataloger reads). Everything else an OS package
-/// installs (most of the image) is dropped while its database is parsed, so layer results stay
-/// small.
+/// owned: the layer walk hands it to a language cataloger ([`find`] picks one that is not an OS
+/// cataloger), or it is a Python `*.dist-info` / `*.egg-info` metadata directory (whose METADATA /
+/// PKG-INFO the Python cataloger reads). Everything else an OS package installs (most of the
+/// image) is dropped while its database is parsed, so layer results stay small.
 #[must_use]
 pub fn owned_path_matters(path: &str) -> bool {
     let last = crate::paths::split(path).1;
     if last.ends_with("dist-info") || last.ends_with("egg-info") {
         return true;
     }
-    CATALOGERS
-        .iter()
-        .any(|c| !OS_CATALOGERS.contains(&c.name()) && c.wants(path))
+    find(path).is_some_and(|c| !OS_CATALOGERS.contains(&c.name()))
 }
 
 /// `path` from a package database's file list, normalised, if it is one [`owned_path_matters`]
@@ -152,4 +150,38 @@ pub fn owned_path_matters(path: &str) -> bool {
 pub(crate) fn owned_path(path: &str) -> Option<String> {
     let p = crate::paths::normalize(path)?;
     owned_path_matters(&p).then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_paths_that_matter() {
+        for p in [
+            "usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+            "usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
+            "usr/lib/python3.12/site-packages/a-1.dist-info",
+            "usr/lib/python3.12/site-packages/a-1.dist-info/METADATA",
+        ] {
+            assert!(owned_path_matters(p), "{p}");
+        }
+        for p in [
+            "usr/lib/python3/dist-packages/six.py",
+            "usr/lib/python3.12/site-packages/a-1.dist-info/RECORD",
+            "var/lib/dpkg/status",
+            "lib/apk/db/installed",
+            "var/lib/rpm/rpmdb.sqlite",
+            "etc/os-release",
+            "usr/share/doc/python3-six/copyright",
+        ] {
+            assert!(!owned_path_matters(p), "{p}");
+        }
+        assert_eq!(
+            owned_path("/usr/lib/./python3/x.egg-info//PKG-INFO").as_deref(),
+            Some("usr/lib/python3/x.egg-info/PKG-INFO")
+        );
+        assert_eq!(owned_path("/../x.egg-info"), None);
+        assert_eq!(owned_path("/usr/bin/python3"), None);
+    }
 }
