@@ -937,3 +937,26 @@ def test_damaged_store_is_reported(adv: Path, cache: Path) -> None:
     (cache / "db" / "current").write_text("../../etc\n")
     with pytest.raises(DatabaseError, match="does not name a generation"):
         adb.open_db()
+
+
+def test_index_of_another_format_is_rebuilt(adv: Path, cache: Path) -> None:
+    """An index compiled by another hullscan version (another format) is rebuilt from the
+    generation's records on first use; a bare index file of another format is a clear error."""
+    from hullscan import _core
+    from hullscan.scan import load_index
+
+    db = adb.import_paths([adv / "osv/PyPI/all.zip"], cache_dir=cache)
+    index_file = db.path / "index.bin"
+    good = index_file.read_bytes()
+    db.close()
+    old = bytearray(good)
+    old[7] = (_core.AdvisoryIndex.format_version + 1) % 256
+    index_file.write_bytes(bytes(old))
+    with pytest.raises(HullscanError, match="format version"):
+        _core.AdvisoryIndex.load(index_file)
+    idx, _info = load_index(None, offline=True, cache_dir=cache)
+    assert index_file.read_bytes() == good
+    assert idx.package_count > 0
+    index_file.write_bytes(bytes(old))
+    idx, _info = load_index(db.path, offline=True, cache_dir=cache)
+    assert index_file.read_bytes() == good

@@ -354,3 +354,31 @@ def test_cli_update_and_progress(
     err = capsys.readouterr().err
     assert "npm:" in err
     assert "MB done" in err
+
+
+def test_first_scan_downloads_the_database(
+    server: FeedServer, data_dir: Path, tmp_path: Path, isolated_cache: Path
+) -> None:
+    """A scan with no database at all updates it first (as Trivy does), from $HULLSCAN_DB_URL and
+    the ecosystems $HULLSCAN_DB_ECOSYSTEMS names; a second scan uses it without downloading."""
+    (server.root / "PyPI").mkdir()
+    shutil.copy(data_dir / "advisories/osv/PyPI/all.zip", server.root / "PyPI/all.zip")
+    rootfs = tmp_path / "rootfs"
+    meta = rootfs / "usr/lib/python3/site-packages/requests-2.19.1.dist-info/METADATA"
+    meta.parent.mkdir(parents=True)
+    meta.write_text("Metadata-Version: 2.1\nName: requests\nVersion: 2.19.1\n")
+    env = {"HULLSCAN_DB_URL": server.url, "HULLSCAN_DB_ECOSYSTEMS": "PyPI,npm"}
+    p = cli("scan", f"dir:{rootfs}", "--format", "json", env=env)
+    assert p.returncode == 0, p.stderr
+    assert sorted(r[0] for r in server.behaviour.requests) == ["/PyPI/all.zip", "/npm/all.zip"]
+    found = {f["id"] for f in json.loads(p.stdout)["findings"]}
+    # requests 2.19.1: CVE-2018-18074 (fixed in 2.20.0) among others, from the downloaded feed.
+    assert "CVE-2018-18074" in found
+    st = json.loads(cli("db", "status", "--format", "json").stdout)
+    assert {s["name"] for s in st["sources"]} == {"osv/PyPI", "osv/npm"}
+    n = len(server.behaviour.requests)
+    p = cli("scan", f"dir:{rootfs}", "--format", "json", env=env)
+    assert p.returncode == 0, p.stderr
+    assert len(server.behaviour.requests) == n
+    assert {f["id"] for f in json.loads(p.stdout)["findings"]} == found
+    no_leftovers(isolated_cache)

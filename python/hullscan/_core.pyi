@@ -1,8 +1,8 @@
 """Type stubs for the Rust extension (checked with mypy.stubtest)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from os import PathLike
-from typing import final
+from typing import ClassVar, final
 
 __all__ = [
     "AdvisoryIndex",
@@ -15,13 +15,17 @@ __all__ = [
     "LayerResult",
     "LimitExceededError",
     "MatchHit",
+    "Matches",
+    "MatchesIter",
     "PlatformNotFoundError",
+    "PreparedQueries",
     "SourceError",
     "__version__",
     "build_index",
     "cataloger_versions",
     "catalogers",
     "merge_layers",
+    "prepare_queries",
     "scan_dir",
     "scan_layer",
     "version_compare",
@@ -112,7 +116,28 @@ class MatchHit:
     def fixed(self) -> list[str]: ...
 
 @final
+class Matches:
+    """The hits of one match; each MatchHit is made when taken."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int, /) -> MatchHit: ...
+    def __iter__(self) -> MatchesIter: ...
+    def pairs(self) -> list[tuple[int, int]]: ...
+
+@final
+class MatchesIter:
+    def __iter__(self) -> MatchesIter: ...
+    def __next__(self) -> MatchHit: ...
+
+@final
+class PreparedQueries:
+    def __len__(self) -> int: ...
+
+def prepare_queries(queries: Iterable[tuple[str, str, str]]) -> PreparedQueries: ...
+
+@final
 class AdvisoryIndex:
+    format_version: ClassVar[int]
     @staticmethod
     def load(path: str | PathLike[str]) -> AdvisoryIndex: ...
     @property
@@ -123,5 +148,6 @@ class AdvisoryIndex:
     def interval_count(self) -> int: ...
     def advisory(self, i: int) -> str: ...
     def match_packages(
-        self, queries: list[tuple[str, str, str]]
-    ) -> tuple[list[MatchHit], list[tuple[int, str]]]: ...
+        self, queries: Iterable[tuple[str, str, str]]
+    ) -> tuple[Matches, list[tuple[int, str]]]: ...
+    def match_prepared(self, queries: PreparedQueries) -> tuple[Matches, list[tuple[int, str]]]: ...

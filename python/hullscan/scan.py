@@ -234,8 +234,9 @@ def load_index(
     the current database in the cache (updated first when there is none, unless offline)."""
     if db is not None:
         path = Path(db)
-        index_path = path / "index.bin" if path.is_dir() else path
-        return _core.AdvisoryIndex.load(index_path), {"path": str(index_path)}
+        if path.is_dir():
+            return _load_generation(path), {"path": str(path / "index.bin")}
+        return _core.AdvisoryIndex.load(path), {"path": str(path)}
     from hullscan import db as dbmod
     from hullscan.errors import DatabaseNotFoundError
 
@@ -251,7 +252,29 @@ def load_index(
         "sources": [s.name for s in database.sources()],
         "stale": database.is_stale(),
     }
-    return _core.AdvisoryIndex.load(database.path / "index.bin"), info
+    return _load_generation(database.path), info
+
+
+def _load_generation(generation: Path) -> _core.AdvisoryIndex:
+    """Load a database generation's index; one compiled by another hullscan version (another
+    index format) is rebuilt from the generation's records first, as the records are the
+    database and the index only their compiled form."""
+    from hullscan.db.index import INDEX_FILE, build_index
+
+    index_path = generation / INDEX_FILE
+    try:
+        with open(index_path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        head = b""
+    if (
+        len(head) == 8
+        and head.startswith(b"HSIDX\0\0")
+        and head[7] != _core.AdvisoryIndex.format_version
+        and (generation / "meta.json").is_file()
+    ):
+        build_index(generation)
+    return _core.AdvisoryIndex.load(index_path)
 
 
 def scan(

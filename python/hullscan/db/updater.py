@@ -51,6 +51,16 @@ DEFAULT_ECOSYSTEMS = (
     "NuGet",
     "Packagist",
 )
+
+
+def default_ecosystems() -> list[str]:
+    """What a first update fetches: ``$HULLSCAN_DB_ECOSYSTEMS`` (comma-separated; a mirror that
+    carries only some ecosystems), else :data:`DEFAULT_ECOSYSTEMS`."""
+    env = os.environ.get("HULLSCAN_DB_ECOSYSTEMS", "")
+    chosen = [e.strip() for e in env.split(",") if e.strip()]
+    return chosen or list(DEFAULT_ECOSYSTEMS)
+
+
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _CHUNK = 1 << 20
 
@@ -207,7 +217,7 @@ def run(
     changed: list[str] = []
     with store.transaction(root) as txn:
         previous = {s.name: s for s in txn.previous}
-        wanted = list(ecosystems) if ecosystems else osv_ecosystems(txn.previous) or list(DEFAULT_ECOSYSTEMS)
+        wanted = list(ecosystems) if ecosystems else osv_ecosystems(txn.previous) or default_ecosystems()
         wanted = list(dict.fromkeys(wanted))
         tmp = root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)

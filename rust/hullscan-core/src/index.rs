@@ -6,7 +6,10 @@
 //! in place: loading it is one `read`, no parsing, and a range check is a `memcmp`.
 //!
 //! Layout: a header (magic, counts, section offsets), then fixed-size tables (packages sorted by
-//! ecosystem and name, entries, intervals, listed versions, advisories) pointing into a byte blob.
+//! ecosystem and name, entries, intervals, listed versions, advisories, an open-addressing hash
+//! table of the packages) pointing into a byte blob. Each package also carries its *ceiling*: the
+//! highest version any of its ranges or listed versions reaches, so the common case (an installed
+//! version newer than every fix) is decided with one comparison.
 //! Every read is bounds-checked: a damaged file yields an error or no match, never a panic.
 
 use crate::error::{Error, Result};
@@ -18,14 +21,36 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"HSIDX\0\0\x01";
-const HEADER: usize = 80;
-const PKG: usize = 24;
+/// The magic's last byte is the format version.
+const MAGIC: &[u8; 8] = b"HSIDX\0\0\x02";
+/// The format this build reads and writes (the last byte of the magic).
+pub const FORMAT_VERSION: u8 = 2;
+const HEADER: usize = 96;
+const SECTIONS: usize = 7;
+const PKG: usize = 36;
 const ENTRY: usize = 24;
 const IV: usize = 36;
 const VER: usize = 16;
 const ADV: usize = 8;
+const SLOT: usize = 4;
 const NONE: u32 = u32::MAX;
+
+/// FNV-1a over `ecosystem 0xff name`: the package hash table's hash (stable: it is in the file).
+fn pkg_hash(eco: &[u8], name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for &b in eco {
+        mix(b);
+    }
+    mix(0xff);
+    for &b in name {
+        mix(b);
+    }
+    h
+}
 
 /// What an OSV range type means for a package's ecosystem.
 fn scheme_for(range_type: &str, ecosystem: &str) -> Option<Scheme> {
@@ -52,7 +77,15 @@ pub fn normalize_version(scheme: Scheme, v: &str) -> Cow<'_, str> {
 /// Package names as an ecosystem compares them (PyPI: PEP 503).
 #[must_use]
 pub fn normalize_name<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
-    if ecosystem == "PyPI" {
+    let normal = |n: &str| {
+        let b = n.as_bytes();
+        b.first() != Some(&b'-')
+            && b.last() != Some(&b'-')
+            && b.iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && !b.windows(2).any(|w| w == b"--")
+    };
+    if ecosystem == "PyPI" && !normal(name) {
         Cow::Owned(normalize_python(name))
     } else {
         Cow::Borrowed(name)
@@ -318,10 +351,46 @@ impl Builder {
         let mut n_entries = 0u32;
         let mut n_ivs = 0u32;
         let mut n_vers = 0u32;
-        for ((eco, name), list) in &self.packages {
-            let (eo, el) = w.blob(eco.as_bytes());
-            let (no, nl) = w.blob(name.as_bytes());
-            put(&mut pkgs, &[eo, el, no, nl, n_entries, len32(list.len())]);
+        let n_slots = (self.packages.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![0u32; n_slots];
+        // What a lookup reads (names and ceilings) comes first in the blob, in package order:
+        // a few contiguous megabytes rather than addresses spread over the whole file.
+        let heads: Vec<[u32; 7]> = self
+            .packages
+            .iter()
+            .map(|((eco, name), list)| {
+                let (eo, el) = w.blob(eco.as_bytes());
+                let (no, nl) = w.blob(name.as_bytes());
+                let (co, cl, cs) = match ceiling(list) {
+                    Some((scheme, k)) => {
+                        let (o, l) = w.blob(&k);
+                        (o, l, u32::from(scheme as u8))
+                    }
+                    None => (0, NONE, 0),
+                };
+                [eo, el, no, nl, co, cl, cs]
+            })
+            .collect();
+        for (pi, (((eco, name), list), h)) in self.packages.iter().zip(&heads).enumerate() {
+            put(
+                &mut pkgs,
+                &[
+                    h[0],
+                    h[1],
+                    h[2],
+                    h[3],
+                    n_entries,
+                    len32(list.len()),
+                    h[4],
+                    h[5],
+                    h[6],
+                ],
+            );
+            let mut slot = pkg_hash(eco.as_bytes(), name.as_bytes()) as usize & (n_slots - 1);
+            while slots[slot] != 0 {
+                slot = (slot + 1) & (n_slots - 1);
+            }
+            slots[slot] = len32(pi + 1);
             for e in list {
                 let flags = u32::from(e.scheme as u8) | (u32::from(e.range_type) << 8);
                 put(
@@ -361,39 +430,55 @@ impl Builder {
             let (o, l) = w.blob(a.as_bytes());
             put(&mut advs, &[o, l]);
         }
+        let mut slot_bytes = Vec::with_capacity(n_slots * SLOT);
+        put(&mut slot_bytes, &slots);
         let counts = [
             len32(self.packages.len()),
             n_entries,
             n_ivs,
             n_vers,
             len32(self.advisories.len()),
+            len32(n_slots),
         ];
-        let mut out = Vec::with_capacity(
-            HEADER
-                + pkgs.len()
-                + entries.len()
-                + ivs.len()
-                + vers.len()
-                + advs.len()
-                + w.data.len(),
-        );
+        let sections = [pkgs, entries, ivs, vers, advs, slot_bytes, w.data];
+        let mut out = Vec::with_capacity(HEADER + sections.iter().map(Vec::len).sum::<usize>());
         out.extend_from_slice(MAGIC);
         for c in counts {
             out.extend_from_slice(&c.to_le_bytes());
         }
         let mut off = HEADER as u64;
-        for s in [&pkgs, &entries, &ivs, &vers, &advs, &w.data] {
+        for s in &sections {
             out.extend_from_slice(&off.to_le_bytes());
             off += s.len() as u64;
         }
         // The blob's length closes the header, so a truncated file is detected on load.
-        out.extend_from_slice(&len32(w.data.len()).to_le_bytes());
+        out.extend_from_slice(&len32(sections[SECTIONS - 1].len()).to_le_bytes());
         out.resize(HEADER, 0);
-        for s in [pkgs, entries, ivs, vers, advs, w.data] {
+        for s in sections {
             out.extend_from_slice(&s);
         }
         out
     }
+}
+
+/// The highest version a package's entries reach (interval ends and listed versions), when they
+/// all compare in one scheme and none is open-ended: a version above it matches nothing.
+fn ceiling(list: &[BEntry]) -> Option<(Scheme, Vec<u8>)> {
+    let scheme = list.first()?.scheme;
+    let mut top: Option<&[u8]> = None;
+    for e in list {
+        if e.scheme != scheme {
+            return None;
+        }
+        for iv in &e.intervals {
+            let hi = iv.hi.as_deref()?;
+            top = Some(top.map_or(hi, |t| t.max(hi)));
+        }
+        if let Some((k, _)) = e.versions.last() {
+            top = Some(top.map_or(k.as_slice(), |t| t.max(k.as_slice())));
+        }
+    }
+    top.map(|t| (scheme, t.to_vec()))
 }
 
 fn len32(n: usize) -> u32 {
@@ -468,10 +553,20 @@ pub struct Index {
     n_iv: u32,
     n_ver: u32,
     n_adv: u32,
-    off: [usize; 6],
+    n_slot: u32,
+    off: [usize; SECTIONS],
 }
 
-/// One affected package version, as the matcher reports it.
+/// What matched: an interval of a range, or an explicitly listed version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matched {
+    Interval(u32),
+    Listed(u32),
+}
+
+/// One affected package version, as the matcher reports it: indices into the index, resolved to
+/// text only when asked ([`Index::introduced`], [`Index::closer`], [`Index::listed`],
+/// [`Index::fixed`]), so a match allocates nothing per hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     /// Index of the query (package) that matched.
@@ -481,22 +576,134 @@ pub struct Hit {
     pub scheme: Scheme,
     /// `ECOSYSTEM`, `SEMVER`, or `versions` for an explicitly listed version.
     pub range_type: &'static str,
-    pub introduced: Option<String>,
-    /// The fixed (or last_affected / limit) version of the matched interval.
-    pub closer: Option<(u8, String)>,
-    /// The listed version that matched, for `versions` hits.
-    pub listed: Option<String>,
-    /// Every fixed version the advisory's entries for this package name.
-    pub fixed: Vec<String>,
+    /// The index's package record (ecosystem, name) that matched.
+    pub package: u32,
+    pub matched: Matched,
 }
 
 /// A package to match.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub ecosystem: &'a str,
+    pub name: &'a str,
+    pub version: &'a str,
+}
+
+/// A query whose version was turned into its ecosystem's key ahead of time
+/// ([`PreparedQuery::new`]): matching it again (a stored inventory against each new index) skips
+/// the parsing. Keys depend only on the version scheme, never on the index.
 #[derive(Debug, Clone)]
-pub struct Query {
+pub struct PreparedQuery {
     pub ecosystem: String,
+    /// The name as the index keys it (PyPI names PEP 503-normalised).
     pub name: String,
     pub version: String,
+    /// The ecosystem's scheme and the version's key in it, or why it is not a version.
+    pre: Option<(Scheme, std::result::Result<Vec<u8>, String>)>,
 }
+
+impl PreparedQuery {
+    #[must_use]
+    pub fn new(q: &Query<'_>) -> Self {
+        let pre = Scheme::from_name(q.ecosystem).map(|scheme| {
+            (
+                scheme,
+                scheme
+                    .key(&normalize_version(scheme, q.version))
+                    .map_err(|e| e.to_string()),
+            )
+        });
+        PreparedQuery {
+            ecosystem: q.ecosystem.to_string(),
+            name: normalize_name(q.ecosystem, q.name).into_owned(),
+            version: q.version.to_string(),
+            pre,
+        }
+    }
+}
+
+type KeyCache = [Option<Option<Vec<u8>>>; 10];
+
+/// The query's version key in `scheme`: the prepared key when there is one, else computed once
+/// per query and scheme (a version that is not one of the scheme's gives one warning, no key).
+fn key_for<'k>(
+    keys: &'k mut KeyCache,
+    pre: Option<&'k (Scheme, std::result::Result<Vec<u8>, String>)>,
+    scheme: Scheme,
+    version: &str,
+    qi: usize,
+    warnings: &mut Vec<(usize, String)>,
+) -> Option<&'k [u8]> {
+    let slot = &mut keys[scheme as usize];
+    if slot.is_none() {
+        if let Some((s, k)) = pre.filter(|(s, _)| *s == scheme) {
+            debug_assert_eq!(*s, scheme);
+            match k {
+                Ok(k) => return Some(k),
+                Err(msg) => {
+                    warnings.push((qi, msg.clone()));
+                    *slot = Some(None);
+                }
+            }
+        }
+    }
+    slot.get_or_insert_with(|| match scheme.key(&normalize_version(scheme, version)) {
+        Ok(k) => Some(k),
+        Err(err) => {
+            warnings.push((qi, err.to_string()));
+            None
+        }
+    })
+    .as_deref()
+}
+
+/// What the matcher needs of a query, plain or prepared.
+pub trait AsQuery {
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        &self,
+    ) -> (
+        &str,
+        &str,
+        &str,
+        Option<&(Scheme, std::result::Result<Vec<u8>, String>)>,
+    );
+}
+
+impl AsQuery for Query<'_> {
+    fn parts(
+        &self,
+    ) -> (
+        &str,
+        &str,
+        &str,
+        Option<&(Scheme, std::result::Result<Vec<u8>, String>)>,
+    ) {
+        (self.ecosystem, self.name, self.version, None)
+    }
+}
+
+impl AsQuery for PreparedQuery {
+    fn parts(
+        &self,
+    ) -> (
+        &str,
+        &str,
+        &str,
+        Option<&(Scheme, std::result::Result<Vec<u8>, String>)>,
+    ) {
+        (
+            &self.ecosystem,
+            &self.name,
+            &self.version,
+            self.pre.as_ref(),
+        )
+    }
+}
+
+/// Inventories smaller than this are matched on the calling thread: below it, starting threads
+/// costs more than they save.
+const PARALLEL_MIN_QUERIES: usize = 4096;
 
 impl Index {
     /// Open an index file (one read; no parsing).
@@ -511,41 +718,55 @@ impl Index {
     /// Use an index held in memory.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when the header or section bounds are wrong.
+    /// [`Error::Invalid`] when the header or section bounds are wrong, or the file was written
+    /// in another format version (the message says which; rebuild it from the store).
     pub fn from_bytes(data: Vec<u8>) -> Result<Index> {
         let bad = |m: &str| Error::Invalid(format!("advisory index: {m}"));
+        if data.len() >= 8 && data[..7] == MAGIC[..7] && data[7] != FORMAT_VERSION {
+            return Err(bad(&format!(
+                "format version {} (this hullscan reads version {FORMAT_VERSION}); rebuild it",
+                data[7]
+            )));
+        }
         if data.len() < HEADER || &data[..8] != MAGIC {
             return Err(bad("not a hullscan index (wrong magic or version)"));
         }
         let u32_at = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_at = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap_or([0; 8]));
-        let mut off = [0usize; 6];
+        let mut off = [0usize; SECTIONS];
         for (i, o) in off.iter_mut().enumerate() {
-            *o = usize::try_from(u64_at(28 + 8 * i)).map_err(|_| bad("offset"))?;
+            *o = usize::try_from(u64_at(32 + 8 * i)).map_err(|_| bad("offset"))?;
         }
+        let blob_len = u32_at(32 + 8 * SECTIONS) as usize;
         let idx = Index {
             n_pkg: u32_at(8),
             n_entry: u32_at(12),
             n_iv: u32_at(16),
             n_ver: u32_at(20),
             n_adv: u32_at(24),
+            n_slot: u32_at(28),
             off,
             data,
         };
+        if !idx.n_slot.is_power_of_two() || idx.n_slot < idx.n_pkg {
+            return Err(bad("package table size"));
+        }
         let sizes = [
             idx.n_pkg as usize * PKG,
             idx.n_entry as usize * ENTRY,
             idx.n_iv as usize * IV,
             idx.n_ver as usize * VER,
             idx.n_adv as usize * ADV,
+            idx.n_slot as usize * SLOT,
         ];
         for (i, s) in sizes.iter().enumerate() {
             if idx.off[i].checked_add(*s) != Some(idx.off[i + 1]) {
                 return Err(bad("section sizes do not add up"));
             }
         }
-        let blob_len = u32::from_le_bytes(idx.data[76..80].try_into().unwrap_or([0; 4])) as usize;
-        if idx.off[5].checked_add(blob_len) != Some(idx.data.len()) {
+        if idx.off[0] != HEADER
+            || idx.off[SECTIONS - 1].checked_add(blob_len) != Some(idx.data.len())
+        {
             return Err(bad("truncated or padded"));
         }
         Ok(idx)
@@ -588,7 +809,7 @@ impl Index {
         if len == NONE {
             return None;
         }
-        let s = self.off[5].checked_add(off as usize)?;
+        let s = self.off[SECTIONS - 1].checked_add(off as usize)?;
         self.data.get(s..s.checked_add(len as usize)?)
     }
 
@@ -607,21 +828,23 @@ impl Index {
         self.text(self.rec(4, ADV, i, 0), self.rec(4, ADV, i, 1))
     }
 
-    /// Entries (start, count) for an ecosystem's package.
-    fn find(&self, eco: &str, name: &str) -> Option<(u32, u32)> {
-        let target = (eco.as_bytes(), name.as_bytes());
-        let (mut lo, mut hi) = (0u32, self.n_pkg);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let e = self.blob(self.rec(0, PKG, mid, 0), self.rec(0, PKG, mid, 1))?;
-            let n = self.blob(self.rec(0, PKG, mid, 2), self.rec(0, PKG, mid, 3))?;
-            match (e, n).cmp(&target) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    return Some((self.rec(0, PKG, mid, 4), self.rec(0, PKG, mid, 5)))
-                }
+    /// The package record of an ecosystem's package, through the hash table.
+    fn find(&self, eco: &str, name: &str) -> Option<u32> {
+        let mask = self.n_slot.checked_sub(1)?;
+        let mut slot = (pkg_hash(eco.as_bytes(), name.as_bytes()) as u32) & mask;
+        // At most n_slot probes: a damaged table cannot loop.
+        for _ in 0..self.n_slot {
+            let p = self.rec(5, SLOT, slot, 0);
+            if p == 0 || p > self.n_pkg {
+                return None;
             }
+            let [eo, el, no, nl] = self.row::<4>(0, PKG, p - 1);
+            if self.blob(no, nl) == Some(name.as_bytes())
+                && self.blob(eo, el) == Some(eco.as_bytes())
+            {
+                return Some(p - 1);
+            }
+            slot = (slot + 1) & mask;
         }
         None
     }
@@ -629,10 +852,20 @@ impl Index {
     /// Match every query; returns the hits and, per query, a warning when its version could not
     /// be compared.
     #[must_use]
-    pub fn match_all(&self, queries: &[Query]) -> (Vec<Hit>, Vec<(usize, String)>) {
-        // Large inventories are split across the cores; each half is independent.
+    pub fn match_all(&self, queries: &[Query<'_>]) -> (Vec<Hit>, Vec<(usize, String)>) {
+        self.match_parts(queries)
+    }
+
+    /// [`Index::match_all`] for prepared queries (their version keys computed once).
+    #[must_use]
+    pub fn match_prepared(&self, queries: &[PreparedQuery]) -> (Vec<Hit>, Vec<(usize, String)>) {
+        self.match_parts(queries)
+    }
+
+    fn match_parts<Q: AsQuery + Sync>(&self, queries: &[Q]) -> (Vec<Hit>, Vec<(usize, String)>) {
+        // Large inventories are split across the cores; each part is independent.
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        if threads < 2 || queries.len() < 512 {
+        if threads < 2 || queries.len() < PARALLEL_MIN_QUERIES {
             return self.match_range(queries, 0);
         }
         let chunk = queries.len().div_ceil(threads.min(8));
@@ -656,28 +889,52 @@ impl Index {
         (hits, warnings)
     }
 
-    fn match_range(&self, queries: &[Query], base: usize) -> (Vec<Hit>, Vec<(usize, String)>) {
+    fn match_range<Q: AsQuery>(
+        &self,
+        queries: &[Q],
+        base: usize,
+    ) -> (Vec<Hit>, Vec<(usize, String)>) {
         let mut hits = Vec::new();
         let mut warnings = Vec::new();
+        let mut found = Vec::new();
         for (i, q) in queries.iter().enumerate() {
-            self.match_one(base + i, q, &mut hits, &mut warnings);
+            let (eco, name, version, pre) = q.parts();
+            self.match_one(base + i, eco, name, version, pre, &mut found, &mut warnings);
+            hits.append(&mut found);
         }
         (hits, warnings)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn match_one(
         &self,
         qi: usize,
-        q: &Query,
-        hits: &mut Vec<Hit>,
+        eco: &str,
+        name: &str,
+        version: &str,
+        pre: Option<&(Scheme, std::result::Result<Vec<u8>, String>)>,
+        found: &mut Vec<Hit>,
         warnings: &mut Vec<(usize, String)>,
     ) {
-        let name = normalize_name(&q.ecosystem, &q.name);
-        let Some((start, count)) = self.find(&q.ecosystem, &name) else {
+        let name = normalize_name(eco, name);
+        let Some(pkg) = self.find(eco, &name) else {
             return;
         };
-        let mut keys: [Option<Option<Vec<u8>>>; 10] = Default::default();
-        let mut found: Vec<Hit> = Vec::new();
+        let [start, count, ceil_off, ceil_len, ceil_scheme] = {
+            let r = self.row::<9>(0, PKG, pkg);
+            [r[4], r[5], r[6], r[7], r[8]]
+        };
+        let mut keys: KeyCache = Default::default();
+        if let (Some(ceil), Some(&scheme)) = (
+            self.blob(ceil_off, ceil_len),
+            Scheme::ALL.get(ceil_scheme as usize),
+        ) {
+            match key_for(&mut keys, pre, scheme, version, qi, warnings) {
+                Some(k) if k > ceil => return,
+                None => return,
+                Some(_) => {}
+            }
+        }
         let end = start.saturating_add(count).min(self.n_entry);
         for e in start..end {
             let [adv, flags, iv0, ivn, v0, vn] = self.row::<6>(1, ENTRY, e);
@@ -689,90 +946,100 @@ impl Index {
                 1 => "SEMVER",
                 _ => "versions",
             };
-            let slot = &mut keys[scheme as usize];
-            let key = slot.get_or_insert_with(|| {
-                match scheme.key(&normalize_version(scheme, &q.version)) {
-                    Ok(k) => Some(k),
-                    Err(err) => {
-                        warnings.push((qi, err.to_string()));
-                        None
-                    }
-                }
-            });
-            let Some(key) = key.as_deref() else { continue };
+            let Some(key) = key_for(&mut keys, pre, scheme, version, qi, warnings) else {
+                continue;
+            };
             for iv in iv0..iv0.saturating_add(ivn).min(self.n_iv) {
                 if self.in_interval(iv, key) {
-                    found.push(self.hit_iv(qi, adv, scheme, range_type, iv));
+                    found.push(Hit {
+                        query: qi,
+                        advisory: adv,
+                        scheme,
+                        range_type,
+                        package: pkg,
+                        matched: Matched::Interval(iv),
+                    });
                 }
             }
             if vn > 0 {
-                if let Some(listed) = self.find_listed(v0, vn, key) {
+                if let Some(v) = self.find_listed(v0, vn, key) {
                     found.push(Hit {
                         query: qi,
                         advisory: adv,
                         scheme,
                         range_type: "versions",
-                        introduced: None,
-                        closer: None,
-                        listed: Some(listed),
-                        fixed: Vec::new(),
+                        package: pkg,
+                        matched: Matched::Listed(v),
                     });
                 }
             }
         }
-        if found.is_empty() {
-            return;
-        }
-        // One hit per advisory and package: a range match explains more than a listed version.
-        found.sort_by_key(|h| (h.advisory, h.listed.is_some()));
-        found.dedup_by_key(|h| h.advisory);
-        for mut h in found {
-            // Every fixed version the advisory gives this package (only for advisories that hit).
-            let mut fixed = Vec::new();
-            for e in start..end {
-                if self.rec(1, ENTRY, e, 0) != h.advisory {
-                    continue;
-                }
-                let (iv0, ivn) = (self.rec(1, ENTRY, e, 2), self.rec(1, ENTRY, e, 3));
-                for iv in iv0..iv0.saturating_add(ivn).min(self.n_iv) {
-                    if (self.rec(2, IV, iv, 4) >> 8) as u8 == CLOSE_FIXED {
-                        fixed.push(self.text(self.rec(2, IV, iv, 7), self.rec(2, IV, iv, 8)));
-                    }
-                }
-            }
-            fixed.sort();
-            fixed.dedup();
-            h.fixed = fixed;
-            hits.push(h);
+        if found.len() > 1 {
+            // One hit per advisory and package: a range match explains more than a listed version.
+            found.sort_by_key(|h| (h.advisory, matches!(h.matched, Matched::Listed(_))));
+            found.dedup_by_key(|h| h.advisory);
         }
     }
 
-    fn hit_iv(
-        &self,
-        qi: usize,
-        adv: u32,
-        scheme: Scheme,
-        range_type: &'static str,
-        iv: u32,
-    ) -> Hit {
-        let flags = self.rec(2, IV, iv, 4);
-        let kind = (flags >> 8) as u8;
-        let intro = self.text(self.rec(2, IV, iv, 5), self.rec(2, IV, iv, 6));
-        Hit {
-            query: qi,
-            advisory: adv,
-            scheme,
-            range_type,
-            introduced: Some(intro),
-            closer: (kind != 0).then(|| {
-                (
-                    kind,
-                    self.text(self.rec(2, IV, iv, 7), self.rec(2, IV, iv, 8)),
-                )
-            }),
-            listed: None,
-            fixed: Vec::new(),
+    /// The `introduced` version of an interval hit.
+    #[must_use]
+    pub fn introduced(&self, h: &Hit) -> Option<String> {
+        match h.matched {
+            Matched::Interval(iv) => {
+                Some(self.text(self.rec(2, IV, iv, 5), self.rec(2, IV, iv, 6)))
+            }
+            Matched::Listed(_) => None,
         }
+    }
+
+    /// The version closing an interval hit, with its kind ([`CLOSE_FIXED`], ...).
+    #[must_use]
+    pub fn closer(&self, h: &Hit) -> Option<(u8, String)> {
+        match h.matched {
+            Matched::Interval(iv) => {
+                let [flags, _, _, fo, fl] = {
+                    let r = self.row::<9>(2, IV, iv);
+                    [r[4], r[5], r[6], r[7], r[8]]
+                };
+                let kind = (flags >> 8) as u8;
+                (kind != 0).then(|| (kind, self.text(fo, fl)))
+            }
+            Matched::Listed(_) => None,
+        }
+    }
+
+    /// The listed version of a `versions` hit.
+    #[must_use]
+    pub fn listed(&self, h: &Hit) -> Option<String> {
+        match h.matched {
+            Matched::Listed(v) => Some(self.text(self.rec(3, VER, v, 2), self.rec(3, VER, v, 3))),
+            Matched::Interval(_) => None,
+        }
+    }
+
+    /// Every fixed version the hit's advisory gives the hit's package, sorted.
+    #[must_use]
+    pub fn fixed(&self, h: &Hit) -> Vec<String> {
+        let [start, count] = {
+            let r = self.row::<6>(0, PKG, h.package);
+            [r[4], r[5]]
+        };
+        let mut fixed = Vec::new();
+        for e in start..start.saturating_add(count).min(self.n_entry) {
+            let [adv, _, iv0, ivn] = self.row::<4>(1, ENTRY, e);
+            if adv != h.advisory {
+                continue;
+            }
+            for iv in iv0..iv0.saturating_add(ivn).min(self.n_iv) {
+                let r = self.row::<9>(2, IV, iv);
+                if (r[4] >> 8) as u8 == CLOSE_FIXED {
+                    fixed.push(self.text(r[7], r[8]));
+                }
+            }
+        }
+        fixed.sort();
+        fixed.dedup();
+        fixed
     }
 
     fn in_interval(&self, iv: u32, key: &[u8]) -> bool {
@@ -789,7 +1056,8 @@ impl Index {
         }
     }
 
-    fn find_listed(&self, start: u32, count: u32, key: &[u8]) -> Option<String> {
+    /// The listed version record equal to `key`, if any.
+    fn find_listed(&self, start: u32, count: u32, key: &[u8]) -> Option<u32> {
         let (mut lo, mut hi) = (start, start.saturating_add(count).min(self.n_ver));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -797,9 +1065,7 @@ impl Index {
             match k.cmp(key) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    return Some(self.text(self.rec(3, VER, mid, 2), self.rec(3, VER, mid, 3)))
-                }
+                std::cmp::Ordering::Equal => return Some(mid),
             }
         }
         None

@@ -35,6 +35,12 @@ pub fn merge(layers: &[LayerResult]) -> Inventory {
         }
         for f in &layer.files {
             visible.insert(f.path.clone(), (i, f));
+            for w in &f.warnings {
+                warnings.push(format!(
+                    "layer {i}: {}: {} cataloger: {w}",
+                    f.path, f.cataloger
+                ));
+            }
         }
         let mut now: HashMap<Key, usize> = HashMap::with_capacity(since.len());
         for (path, (_, f)) in &visible {
@@ -70,7 +76,10 @@ pub fn merge(layers: &[LayerResult]) -> Inventory {
                 layer_index: li,
                 layer_diff_id: layer.diff_id.clone(),
                 layer_digest: layer.digest.clone(),
-                locations: vec![format!("/{path}")],
+                locations: vec![match &raw.inner_path {
+                    Some(inner) => format!("/{path}:{inner}"),
+                    None => format!("/{path}"),
+                }],
                 owned_by: None,
             }
         })
@@ -224,6 +233,7 @@ mod tests {
             arch: None,
             license: None,
             namespace: None,
+            ..RawPackage::default()
         }
     }
 

@@ -28,6 +28,11 @@ pub struct RawPackage {
     /// `groupId` (npm scopes, Go module paths and Composer vendors stay part of the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Where inside the file the package was found, when that is not the file itself: the path of
+    /// a nested archive (`WEB-INF/lib/a.jar`, levels joined by `:`). The package's location is
+    /// then `/file:inner_path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner_path: Option<String>,
 }
 
 /// What one cataloger made of one file.
@@ -40,6 +45,10 @@ pub struct FileResult {
     /// Key/value facts from a release file (os-release keys, or `ALPINE_RELEASE`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<BTreeMap<String, String>>,
+    /// Problems inside the file that did not stop it from being read (a corrupt archive nested in
+    /// a good one, a limit reached); merged into the inventory's warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Files an OS package database says its packages installed, kept only where a language
     /// cataloger reads (see [`crate::catalog::owned_path_matters`]): what relates a language package
     /// to the OS package that installed it.

@@ -216,6 +216,7 @@ mod tests {
             arch: Some("amd64".into()),
             license: None,
             namespace: None,
+            ..RawPackage::default()
         };
         assert_eq!(
             for_package(&p, Some(&d)),

@@ -5,8 +5,9 @@ use hullscan_core as core;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString, PyTuple};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 create_exception!(
     _core,
@@ -315,30 +316,197 @@ fn build_index(
 /// A compiled advisory index, loaded once and matched many times.
 #[pyclass(frozen, module = "hullscan._core")]
 struct AdvisoryIndex {
-    inner: core::index::Index,
+    inner: Arc<core::index::Index>,
 }
 
-/// One match: a package (by query index) inside an advisory's range or version list. A plain
-/// value object (not a tuple): it holds no Python references, so thousands of them cost the
-/// garbage collector nothing.
-#[pyclass(frozen, get_all, module = "hullscan._core")]
+/// One match: a package (by query index) inside an advisory's range or version list. It holds
+/// no Python references (thousands of them cost the garbage collector nothing) and its texts are
+/// read from the index only when asked for.
+#[pyclass(frozen, module = "hullscan._core")]
 struct MatchHit {
+    index: Arc<core::index::Index>,
+    hit: core::index::Hit,
+}
+
+#[pymethods]
+impl MatchHit {
     /// Index of the query (package) that matched.
-    query: usize,
+    #[getter]
+    fn query(&self) -> usize {
+        self.hit.query
+    }
     /// Index of the advisory (see `AdvisoryIndex.advisory`).
-    advisory: u32,
+    #[getter]
+    fn advisory(&self) -> u32 {
+        self.hit.advisory
+    }
     /// The version scheme that compared.
-    scheme: &'static str,
+    #[getter]
+    fn scheme(&self) -> &'static str {
+        self.hit.scheme.name()
+    }
     /// `ECOSYSTEM`, `SEMVER` or `versions`.
-    range_type: &'static str,
-    introduced: Option<String>,
+    #[getter]
+    fn range_type(&self) -> &'static str {
+        self.hit.range_type
+    }
+    #[getter]
+    fn introduced(&self) -> Option<String> {
+        self.index.introduced(&self.hit)
+    }
     /// `fixed`, `last_affected` or `limit`, closing the matched interval.
-    closer_kind: Option<&'static str>,
-    closer: Option<String>,
+    #[getter]
+    fn closer_kind(&self) -> Option<&'static str> {
+        self.index.closer(&self.hit).map(|(k, _)| match k {
+            core::index::CLOSE_FIXED => "fixed",
+            core::index::CLOSE_LAST_AFFECTED => "last_affected",
+            _ => "limit",
+        })
+    }
+    #[getter]
+    fn closer(&self) -> Option<String> {
+        self.index.closer(&self.hit).map(|(_, v)| v)
+    }
     /// The listed version that matched (`versions` hits).
-    listed: Option<String>,
+    #[getter]
+    fn listed(&self) -> Option<String> {
+        self.index.listed(&self.hit)
+    }
     /// Every fixed version the advisory gives the package.
-    fixed: Vec<String>,
+    #[getter]
+    fn fixed(&self) -> Vec<String> {
+        self.index.fixed(&self.hit)
+    }
+}
+
+/// Hits of one match, as a read-only sequence of `MatchHit`. The hits are computed in full by the
+/// match; each `MatchHit` object is made only when an item is taken, so a caller that needs only
+/// some of them (or their count) pays for no others.
+#[pyclass(frozen, sequence, module = "hullscan._core")]
+struct Matches {
+    index: Arc<core::index::Index>,
+    hits: Vec<core::index::Hit>,
+}
+
+#[pymethods]
+impl Matches {
+    fn __len__(&self) -> usize {
+        self.hits.len()
+    }
+    fn __getitem__(&self, i: isize) -> PyResult<MatchHit> {
+        let n = self.hits.len() as isize;
+        let j = if i < 0 { i + n } else { i };
+        if j < 0 || j >= n {
+            return Err(pyo3::exceptions::PyIndexError::new_err(
+                "match index out of range",
+            ));
+        }
+        Ok(MatchHit {
+            index: Arc::clone(&self.index),
+            hit: self.hits[j as usize].clone(),
+        })
+    }
+    fn __iter__(slf: Py<Self>) -> MatchesIter {
+        MatchesIter {
+            matches: slf,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+    /// `(query, advisory)` of every hit, in order: the pairs without making hit objects.
+    fn pairs(&self) -> Vec<(usize, u32)> {
+        self.hits.iter().map(|h| (h.query, h.advisory)).collect()
+    }
+}
+
+#[pyclass(frozen, module = "hullscan._core")]
+struct MatchesIter {
+    matches: Py<Matches>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+#[pymethods]
+impl MatchesIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+    fn __next__(&self) -> Option<MatchHit> {
+        let m = self.matches.get();
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        m.hits.get(i).map(|h| MatchHit {
+            index: Arc::clone(&m.index),
+            hit: h.clone(),
+        })
+    }
+}
+
+/// Queries whose versions were parsed into their ecosystems' keys once (`prepare_queries`):
+/// matching them again, against this index or a newer one, skips all string handling.
+#[pyclass(frozen, module = "hullscan._core")]
+struct PreparedQueries {
+    queries: Vec<core::index::PreparedQuery>,
+}
+
+#[pymethods]
+impl PreparedQueries {
+    fn __len__(&self) -> usize {
+        self.queries.len()
+    }
+}
+
+/// Read `(ecosystem, name, version)` tuples in place (no copies) and call `f` with them.
+fn with_queries<'py, T>(
+    queries: &Bound<'py, PyAny>,
+    f: impl FnOnce(&[core::index::Query<'_>]) -> T,
+) -> PyResult<T> {
+    // The strings are borrowed in place: `strings` keeps them alive while `f` runs.
+    let mut strings: Vec<Bound<'py, PyString>> = Vec::new();
+    for item in queries.try_iter()? {
+        query_strings(&item?, &mut strings)?;
+    }
+    let texts: Vec<&str> = strings
+        .iter()
+        .map(|s| s.to_str())
+        .collect::<PyResult<_>>()?;
+    let qs: Vec<core::index::Query<'_>> = texts
+        .chunks_exact(3)
+        .map(|c| core::index::Query {
+            ecosystem: c[0],
+            name: c[1],
+            version: c[2],
+        })
+        .collect();
+    Ok(f(&qs))
+}
+
+/// Parse `(ecosystem, name, version)` queries once into `PreparedQueries` (keys depend only on
+/// the ecosystems' version schemes, so they serve every index). GIL released while parsing.
+#[pyfunction]
+fn prepare_queries(py: Python<'_>, queries: &Bound<'_, PyAny>) -> PyResult<PreparedQueries> {
+    with_queries(queries, |qs| {
+        py.allow_threads(|| PreparedQueries {
+            queries: qs.iter().map(core::index::PreparedQuery::new).collect(),
+        })
+    })
+}
+
+/// The three strings of a query tuple `(ecosystem, name, version)`, appended to `out`.
+fn query_strings<'py>(
+    item: &Bound<'py, PyAny>,
+    out: &mut Vec<Bound<'py, PyString>>,
+) -> PyResult<()> {
+    let bad = || {
+        pyo3::exceptions::PyTypeError::new_err(
+            "a query is an (ecosystem, name, version) tuple of str",
+        )
+    };
+    let t = item.downcast::<PyTuple>().map_err(|_| bad())?;
+    if t.len() != 3 {
+        return Err(bad());
+    }
+    for f in t.iter() {
+        out.push(f.downcast_into::<PyString>().map_err(|_| bad())?);
+    }
+    Ok(())
 }
 
 #[pymethods]
@@ -349,7 +517,14 @@ impl AdvisoryIndex {
         let inner = py
             .allow_threads(|| core::index::Index::load(&path))
             .map_err(to_py)?;
-        Ok(AdvisoryIndex { inner })
+        Ok(AdvisoryIndex {
+            inner: Arc::new(inner),
+        })
+    }
+    /// The index format this build reads and writes.
+    #[classattr]
+    fn format_version() -> u8 {
+        core::index::FORMAT_VERSION
     }
     #[getter]
     fn package_count(&self) -> u32 {
@@ -367,50 +542,38 @@ impl AdvisoryIndex {
     fn advisory(&self, i: u32) -> String {
         self.inner.advisory(i)
     }
-    /// Match `(ecosystem, name, version)` queries. Returns the hits and warnings as
-    /// `(query, message)` for versions that could not be compared. GIL released.
+    /// Match `(ecosystem, name, version)` queries (a sequence of 3-tuples of `str`). Returns the
+    /// hits and warnings as `(query, message)` for versions that could not be compared. The
+    /// strings are read in place and the GIL is released while matching.
     fn match_packages(
         &self,
         py: Python<'_>,
-        queries: Vec<(String, String, String)>,
-    ) -> (Vec<MatchHit>, Vec<(usize, String)>) {
-        let qs: Vec<core::index::Query> = queries
-            .into_iter()
-            .map(|(ecosystem, name, version)| core::index::Query {
-                ecosystem,
-                name,
-                version,
-            })
-            .collect();
-        let (hits, warnings) = py.allow_threads(|| self.inner.match_all(&qs));
-        let hits = hits
-            .into_iter()
-            .map(|h| {
-                let (closer_kind, closer) = match h.closer {
-                    Some((k, v)) => (
-                        Some(match k {
-                            core::index::CLOSE_FIXED => "fixed",
-                            core::index::CLOSE_LAST_AFFECTED => "last_affected",
-                            _ => "limit",
-                        }),
-                        Some(v),
-                    ),
-                    None => (None, None),
-                };
-                MatchHit {
-                    query: h.query,
-                    advisory: h.advisory,
-                    scheme: h.scheme.name(),
-                    range_type: h.range_type,
-                    introduced: h.introduced,
-                    closer_kind,
-                    closer,
-                    listed: h.listed,
-                    fixed: h.fixed,
-                }
-            })
-            .collect();
-        (hits, warnings)
+        queries: &Bound<'_, PyAny>,
+    ) -> PyResult<(Matches, Vec<(usize, String)>)> {
+        let (hits, warnings) =
+            with_queries(queries, |qs| py.allow_threads(|| self.inner.match_all(qs)))?;
+        Ok((
+            Matches {
+                index: Arc::clone(&self.inner),
+                hits,
+            },
+            warnings,
+        ))
+    }
+    /// `match_packages` for queries parsed once by `prepare_queries`. GIL released.
+    fn match_prepared(
+        &self,
+        py: Python<'_>,
+        queries: &PreparedQueries,
+    ) -> (Matches, Vec<(usize, String)>) {
+        let (hits, warnings) = py.allow_threads(|| self.inner.match_prepared(&queries.queries));
+        (
+            Matches {
+                index: Arc::clone(&self.inner),
+                hits,
+            },
+            warnings,
+        )
     }
 }
 
@@ -449,6 +612,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_index, m)?)?;
     m.add_class::<AdvisoryIndex>()?;
     m.add_class::<MatchHit>()?;
+    m.add_class::<Matches>()?;
+    m.add_class::<MatchesIter>()?;
+    m.add_class::<PreparedQueries>()?;
+    m.add_function(wrap_pyfunction!(prepare_queries, m)?)?;
     m.add_function(wrap_pyfunction!(version_compare, m)?)?;
     m.add_function(wrap_pyfunction!(version_compare_many, m)?)?;
     m.add_function(wrap_pyfunction!(version_satisfies_native, m)?)?;

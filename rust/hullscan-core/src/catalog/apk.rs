@@ -123,6 +123,7 @@ impl Entry {
             arch: e.arch.filter(|a| !a.is_empty()),
             license: e.license.filter(|l| !l.is_empty()),
             namespace: None,
+            ..RawPackage::default()
         };
         Some((package, e.owned))
     }

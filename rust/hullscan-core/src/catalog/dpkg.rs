@@ -177,6 +177,7 @@ fn package(f: &[(&str, String)], distroless: bool) -> Option<RawPackage> {
         arch: field(f, "Architecture").map(str::to_string),
         license: None,
         namespace: None,
+        ..RawPackage::default()
     })
 }
 

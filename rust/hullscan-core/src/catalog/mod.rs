@@ -10,7 +10,13 @@ use crate::model::FileResult;
 use std::ops::ControlFlow;
 
 pub mod apk;
+pub mod composer;
+pub mod dotnet;
 pub mod dpkg;
+pub mod gem;
+pub mod java;
+mod lenient;
+pub mod npm;
 pub mod python;
 pub mod release;
 pub mod rpm;
@@ -41,6 +47,11 @@ pub static CATALOGERS: &[&dyn Cataloger] = &[
     &dpkg::DpkgCataloger,
     &rpm::RpmCataloger,
     &python::PythonCataloger,
+    &java::JavaCataloger,
+    &npm::NpmCataloger,
+    &gem::GemCataloger,
+    &composer::ComposerCataloger,
+    &dotnet::DotnetCataloger,
 ];
 
 /// `name=version` of every cataloger, sorted: part of each layer's cache key.

@@ -62,6 +62,7 @@ impl Cataloger for PythonCataloger {
                         arch: None,
                         license,
                         namespace: None,
+                        ..RawPackage::default()
                     });
                 }
                 // One package per metadata file: its first stanza.

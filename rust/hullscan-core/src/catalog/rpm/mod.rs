@@ -109,6 +109,7 @@ pub fn raw_package(h: &header::Tags) -> Option<RawPackage> {
         arch: h.arch.clone(),
         license: h.license.clone(),
         namespace: None,
+        ..RawPackage::default()
     })
 }
 
