@@ -3,12 +3,15 @@
 A language package whose metadata file (or metadata directory) an OS package's file list names gets
 ``owned_by`` = the purl of that OS package, as syft records an ``ownership-by-file-overlap``
 relationship (parent OS package -> child). The file lists are real: dpkg's ``info/*.list`` written
-by dpkg installing Debian's own python3-six / python3-packaging, rpm's BASENAMES / DIRNAMES /
-DIRINDEXES written by rpm installing packages rpmbuild built, and an apk ``installed`` database with
-entries for Alpine-style py3 packages made from the wheels on the package index (there is no Alpine
-repository to install from, so those entries are synthesised from the files actually installed).
+by dpkg installing Debian's own python3-six (egg-info), python3-packaging (dist-info), node-ms
+(package.json files under /usr/share/nodejs) and libhamcrest-java (/usr/share/java jars); rpm's
+BASENAMES / DIRNAMES / DIRINDEXES written by rpm installing packages rpmbuild built; an apk
+``installed`` database with entries for Alpine-style py3 packages made from the wheels on the
+package index (there is no Alpine repository to install from, so those entries are synthesised from
+the files actually installed).
 Expected owners come from the package managers themselves (``dpkg-query -S``, ``rpm -qf``) or, for
-apk, from parsing the database here, and every case is compared with syft's relationships.
+apk, from parsing the database here, and every case is compared with syft's relationships (syft
+run with its image catalogers on directories too: a root filesystem is an installed system).
 """
 
 from __future__ import annotations
@@ -44,7 +47,18 @@ def syft_pairs(source: str) -> set[Pair]:
     """syft's ownership-by-file-overlap relationships from an OS package to another package."""
     env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false")
     proc = subprocess.run(
-        [require_tool("syft"), "scan", source, "-o", "json", "-q"],
+        [
+            require_tool("syft"),
+            "scan",
+            source,
+            "-o",
+            "json",
+            "-q",
+            # On a dir: source syft would otherwise read only declared packages (lock files), not
+            # installed ones such as node_modules-style package.json files.
+            "--override-default-catalogers",
+            "image",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -81,12 +95,31 @@ def pkg(inv: hullscan.Inventory, kind: str, name: str) -> hullscan.Package:
     return found[0]
 
 
-# --- Debian: dpkg installs Debian's python3-six (egg-info) and python3-packaging (dist-info) --------
+# --- Debian: dpkg installs Debian's python3, node and java packages ---------------------------------
 
-PY_DEBS = ("python3-six", "python3-packaging")
+OWNED_DEBS = ("python3-six", "python3-packaging", "node-ms", "libhamcrest-java")
+# (deb, language kind, language package) as dpkg-query -S and syft find them.
+DEB_PAIRS = {
+    ("deb", "python3-six", "python", "six"),
+    ("deb", "python3-packaging", "python", "packaging"),
+    ("deb", "node-ms", "npm", "ms"),
+    ("deb", "node-ms", "npm", "@types/ms"),
+    ("deb", "libhamcrest-java", "java-archive", "hamcrest"),
+    ("deb", "libhamcrest-java", "java-archive", "hamcrest-integration"),
+}
+SIX = ("deb", "python3-six", "python", "six")
 # What a root filesystem needs for the dpkg and Python catalogers of both tools (minbase has no
 # other language package: the trees below are the images' squashed state restricted to these).
-TREE = ("etc/os-release", "usr/lib/os-release", "etc/debian_version", "var/lib/dpkg", "usr/lib/python3")
+TREE = (
+    "etc/os-release",
+    "usr/lib/os-release",
+    "etc/debian_version",
+    "var/lib/dpkg",
+    "usr/lib/python3",
+    "usr/share/nodejs",
+    "usr/share/java",
+    "usr/share/maven-repo",
+)
 SIX_LIST = "var/lib/dpkg/info/python3-six.list"
 SIX_MD5SUMS = "var/lib/dpkg/info/python3-six.md5sums"
 
@@ -116,18 +149,18 @@ def trim(rootfs: Path, dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def debian_py(debian_image: DebianImage, tmp_path_factory: pytest.TempPathFactory) -> DebianPy:
-    """The debootstrap image plus a layer in which dpkg installed the two python3 packages
-    (python3 itself is not installed: --force-depends keeps the layer small and the test fast);
+    """The debootstrap image plus a layer in which dpkg installed OWNED_DEBS (python3, nodejs and
+    a JRE are not installed: --force-depends keeps the layer small and the test fast);
     from there, one image whose top layers delete python3-six's file lists, and one in which dpkg
     purged python3-six."""
     work = tmp_path_factory.mktemp("debian-py")
     debs = work / "debs"
     debs.mkdir()
     try:
-        run("apt-get", "download", *PY_DEBS, cwd=debs)
+        run("apt-get", "download", *OWNED_DEBS, cwd=debs)
     except RuntimeError:
         run("apt-get", "update", "-qq")
-        run("apt-get", "download", *PY_DEBS, cwd=debs)
+        run("apt-get", "download", *OWNED_DEBS, cwd=debs)
     layout = debian_image.layout
     bundle = work / "bundle"
     run("umoci", "unpack", "--image", f"{layout}:base", bundle)
@@ -165,24 +198,27 @@ def dpkg_owners(rootfs: Path, path: str) -> set[str]:
     return {o.strip() for o in proc.stdout.split(": ", 1)[0].split(",")}
 
 
-def test_debian_python_packages_keep_both_records_and_are_owned(debian_py: DebianPy) -> None:
+ECOSYSTEMS = {"python": "PyPI", "npm": "npm", "java-archive": "Maven"}
+
+
+def test_debian_language_packages_keep_both_records_and_are_owned(debian_py: DebianPy) -> None:
     inv = hullscan.inventory(f"oci-dir:{debian_py.layout}:own-py")
     assert inv.warnings == ()
-    python = [p for p in inv.packages if p.kind == "python"]
-    assert {p.name for p in python} == {"six", "packaging"}
-    for p in python:
+    language = [p for p in inv.packages if p.kind not in OS_KINDS]
+    assert {(p.kind, p.name.lower()) for p in language} == {(k, n) for _, _, k, n in DEB_PAIRS}
+    for p in language:
         (location,) = p.locations
-        (owner_name,) = dpkg_owners(debian_py.rootfs, location)
+        # The file itself (for a jar inside a jar: the outer one).
+        (owner_name,) = dpkg_owners(debian_py.rootfs, location.partition(":")[0])
         owner = pkg(inv, "deb", owner_name)
         assert p.owned_by == owner.purl
         assert owner.owned_by is None
         # Both came with the second layer.
         assert p.layer_index == owner.layer_index == 1
-        # The language record keeps its own identity for matching PyPI advisories.
-        assert p.ecosystem == "PyPI"
-        assert p.purl.startswith("pkg:pypi/")
+        # The language record keeps its own identity for matching its ecosystem's advisories.
+        assert p.ecosystem == ECOSYSTEMS[p.kind]
         assert owner.ecosystem == "Debian:12"
-    assert sum(p.owned_by is not None for p in inv.packages) == 2
+    assert sum(p.owned_by is not None for p in inv.packages) == len(DEB_PAIRS)
     # The JSON output carries the relation; the layer cache keeps it.
     rows = {p["name"]: p for p in inv.to_dict()["packages"]}
     assert rows["six"]["owned_by"] == pkg(inv, "deb", "python3-six").purl
@@ -191,11 +227,7 @@ def test_debian_python_packages_keep_both_records_and_are_owned(debian_py: Debia
     assert all(layer.cached for layer in again.layers)
     assert again.packages == inv.packages
     # syft on the whole root filesystem relates the same pairs.
-    expected = {
-        ("deb", "python3-packaging", "python", "packaging"),
-        ("deb", "python3-six", "python", "six"),
-    }
-    assert hullscan_pairs(inv) == syft_pairs(f"dir:{debian_py.rootfs}") == expected
+    assert hullscan_pairs(inv) == syft_pairs(f"dir:{debian_py.rootfs}") == DEB_PAIRS
 
 
 @pytest.mark.parametrize("tag", ["own-py", "own-nolist", "own-purged"])
@@ -209,17 +241,15 @@ def test_debian_layers_agree_with_syft(tag: str, debian_py: DebianPy) -> None:
     assert hullscan_pairs(inv) == expected
     assert hullscan_pairs(hullscan.inventory(f"dir:{tree}")) == expected
     names = {(p.kind, p.name) for p in inv.packages}
-    packaging = ("deb", "python3-packaging", "python", "packaging")
-    six = ("deb", "python3-six", "python", "six")
     if tag == "own-py":
-        assert expected == {packaging, six}
+        assert expected == DEB_PAIRS
     elif tag == "own-nolist":
-        assert expected == {packaging}
+        assert expected == DEB_PAIRS - {SIX}
         assert {("deb", "python3-six"), ("python", "six")} <= names
         assert pkg(inv, "python", "six").owned_by is None
         assert {p.layer_index for p in inv.packages if p.name in ("six", "python3-six")} == {1}
     else:
-        assert expected == {packaging}
+        assert expected == DEB_PAIRS - {SIX}
         assert not names & {("deb", "python3-six"), ("python", "six")}
 
 
@@ -234,7 +264,7 @@ def test_list_alone_decides_like_dpkg(debian_py: DebianPy, tmp_path: Path) -> No
     assert dpkg_owners(tree, six.locations[0]) == set()
     assert six.owned_by is None
     theirs = syft_pairs(f"dir:{tree}")
-    assert theirs - hullscan_pairs(inv) == {("deb", "python3-six", "python", "six")}
+    assert theirs - hullscan_pairs(inv) == {SIX}
     assert hullscan_pairs(inv) <= theirs
 
 
