@@ -1161,6 +1161,49 @@ mod tests {
     }
 
     #[test]
+    fn executables_are_sniffed_and_other_files_skipped() {
+        use crate::catalog::exe::testutil::elf64;
+        use crate::catalog::gobinary::tests::{inline_blob, MODINFO};
+        let go = elf64(
+            &[
+                (".rodata", 2, &[5u8; 200_000]),
+                (".go.buildinfo", 3, &inline_blob("go1.22.0", MODINFO)),
+            ],
+            true,
+        );
+        let plain = elf64(&[(".data", 3, &[1u8; 4000])], false);
+        let mut link = header("usr/bin/app-link", b'1', 0);
+        link[157..157 + 11].copy_from_slice(b"usr/bin/app");
+        let mut h = tar::Header::from_byte_slice(&link).clone();
+        h.set_cksum();
+        let tar = end([
+            entry("lib/apk/db/installed", APK),
+            entry("usr/bin/app", &go),
+            h.as_bytes().to_vec(),
+            entry("usr/lib/libplain.so", &plain),
+            entry("usr/bin/tiny", b"\x7fELF\x02\x01\x01"),
+            entry("usr/share/doc/big.txt", &vec![b'x'; 100_000]),
+        ]
+        .concat());
+        let blob = TempBlob::new("sniff", &gzip(&tar));
+        let r = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap();
+        let paths: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["lib/apk/db/installed", "usr/bin/app", "usr/bin/app-link"],
+            "{:?}",
+            r.warnings
+        );
+        assert!(r.files[1]
+            .packages
+            .iter()
+            .any(|p| p.name == "stdlib" && p.version == "go1.22.0"));
+        assert_eq!(r.files[1].packages, r.files[2].packages);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert!(r.catalogers.contains(&"executable=1".to_string()));
+    }
+
+    #[test]
     fn gnu_sparse_database_is_read_as_a_file() {
         // One stored chunk (the database) then a hole up to `real`.
         let real: u64 = 8192;

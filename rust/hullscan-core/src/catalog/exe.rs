@@ -968,13 +968,14 @@ pub(crate) mod testutil {
     //! Minimal well-formed executables built in memory, for parser tests.
 
     /// A 64-bit little-endian ELF: `sections` (name, flags, bytes) placed one after another
-    /// after the headers, one writable PT_LOAD covering the sections with SHF_WRITE, the section
-    /// header table and its name table at the end.
+    /// after the headers, a read-only PT_LOAD covering the SHF_ALLOC sections and a writable one
+    /// covering the SHF_WRITE sections, the section name table and section headers at the end.
     pub fn elf64(sections: &[(&str, u64, &[u8])], go_note: bool) -> Vec<u8> {
         let mut f = vec![0u8; 0x1000];
         let mut shdrs: Vec<(u32, u32, u64, u64, u64, u64)> = vec![(0, 0, 0, 0, 0, 0)];
         let mut names = vec![0u8];
         let mut w_range: Option<(u64, u64)> = None;
+        let mut r_range: Option<(u64, u64)> = None;
         for (name, flags, bytes) in sections {
             f.resize(f.len().div_ceil(16) * 16, 0);
             let off = f.len() as u64;
@@ -983,9 +984,11 @@ pub(crate) mod testutil {
             names.extend_from_slice(name.as_bytes());
             names.push(0);
             shdrs.push((name_at, 1, *flags, 0x40_0000 + off, off, bytes.len() as u64));
+            let end = off + bytes.len() as u64;
             if flags & 1 != 0 {
-                let end = off + bytes.len() as u64;
                 w_range = Some(w_range.map_or((off, end), |(a, _)| (a, end)));
+            } else if flags & 2 != 0 {
+                r_range = Some(r_range.map_or((off, end), |(a, _)| (a, end)));
             }
         }
         let shstr_name = names.len() as u32;
@@ -1028,6 +1031,9 @@ pub(crate) mod testutil {
             phdrs.push(p);
         };
         ph(1, 5, 0, 0x1000);
+        if let Some((a, b)) = r_range {
+            ph(1, 4, a, b - a);
+        }
         if let Some((a, b)) = w_range {
             ph(1, 6, a, b - a);
         }

@@ -55,7 +55,7 @@ impl Cataloger for ExecutableCataloger {
         MAX_SIZE
     }
     fn parse(&self, path: &str, data: &[u8]) -> Result<FileResult, String> {
-        let packages = analyze(&data, None)?;
+        let packages = analyze(&data, GoBlob::Locate)?;
         Ok(self.result(path, packages))
     }
     fn sniffs(&self) -> bool {
@@ -79,12 +79,12 @@ impl Cataloger for ExecutableCataloger {
         rest: &mut dyn Read,
         size: u64,
     ) -> io::Result<Sniffed> {
-        let (src, go_at) = stream(head, rest, size)?;
-        Ok(self.sniffed(path, analyze(&src, go_at)))
+        let (src, go) = stream(head, rest, size)?;
+        Ok(self.sniffed(path, analyze(&src, go)))
     }
     fn parse_file(&self, path: &str, file: &mut std::fs::File, size: u64) -> io::Result<Sniffed> {
         let src = exe::FileSource::new(file, size);
-        let res = analyze(&src, None);
+        let res = analyze(&src, GoBlob::Locate);
         if let Some(e) = src.io_error.borrow_mut().take() {
             return Err(e);
         }
@@ -111,14 +111,24 @@ impl ExecutableCataloger {
     }
 }
 
-/// The packages of an executable read through `src`. `go_at` is where streaming found the Go
-/// blob (else it is located by Go's rules). Not an executable with build information: no
+/// Where the Go build information blob is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoBlob {
+    /// Not known yet: find it by Go's rules (the file can be read anywhere).
+    Locate,
+    /// Streaming found its magic at this file offset.
+    At(u64),
+    /// Streaming searched every place it can be and found none.
+    Absent,
+}
+
+/// The packages of an executable read through `src`, with the Go blob where `go` says. Not an executable with build information: no
 /// packages. Broken headers or build information: an error (packages found despite an error in
 /// another part are kept and the error dropped).
 ///
 /// # Errors
 /// A message naming what is broken, e.g. `truncated ELF: ...`, `Go build info: bogus varint ...`.
-pub fn analyze(src: &dyn Source, go_at: Option<u64>) -> Result<Vec<RawPackage>, String> {
+pub fn analyze(src: &dyn Source, go: GoBlob) -> Result<Vec<RawPackage>, String> {
     let head = src
         .read(0, src.len().min(16), "file header")
         .map_err(|e| e.to_string())?;
@@ -133,7 +143,7 @@ pub fn analyze(src: &dyn Source, go_at: Option<u64>) -> Result<Vec<RawPackage>, 
                     base,
                     len,
                 };
-                match analyze_thin(&w, None) {
+                match analyze_thin(&w, GoBlob::Locate) {
                     Ok(p) => all.extend(p),
                     Err(e) => errors.push(e),
                 }
@@ -145,12 +155,12 @@ pub fn analyze(src: &dyn Source, go_at: Option<u64>) -> Result<Vec<RawPackage>, 
                 _ => Ok(all),
             }
         }
-        Some(_) => analyze_thin(src, go_at),
+        Some(_) => analyze_thin(src, go),
         None => Ok(Vec::new()),
     }
 }
 
-fn analyze_thin(src: &dyn Source, go_at: Option<u64>) -> Result<Vec<RawPackage>, String> {
+fn analyze_thin(src: &dyn Source, go: GoBlob) -> Result<Vec<RawPackage>, String> {
     let parsed = Exe::parse(src);
     let exe = match parsed {
         Ok(e) => Some(e),
@@ -158,19 +168,19 @@ fn analyze_thin(src: &dyn Source, go_at: Option<u64>) -> Result<Vec<RawPackage>,
         Err(ref e) if e.detail.starts_with("PE: no PE signature") => return Ok(Vec::new()),
         // Streaming did not keep all the tables: a Go binary needs none for the inline format;
         // an ELF whose name table was past the tail cap has no readable `.dep-v0`.
-        Err(ref e) if e.kind == ErrorKind::NotRetained && go_at.is_some() => None,
+        Err(ref e) if e.kind == ErrorKind::NotRetained && matches!(go, GoBlob::At(_)) => None,
         Err(ref e) if e.kind == ErrorKind::NotRetained => return Ok(Vec::new()),
         Err(e) => return Err(e.to_string()),
     };
     let mut packages = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    let at = match (go_at, &exe) {
-        (Some(at), _) => Some(at),
-        (None, Some(exe)) => gobinary::locate(exe, src).unwrap_or_else(|e| {
+    let at = match (go, &exe) {
+        (GoBlob::At(at), _) => Some(at),
+        (GoBlob::Locate, Some(exe)) => gobinary::locate(exe, src).unwrap_or_else(|e| {
             errors.push(e.to_string());
             None
         }),
-        (None, None) => None,
+        _ => None,
     };
     if let Some(at) = at {
         let res = gobinary::decode(exe.as_ref(), src, at).and_then(|(vers, module)| {
@@ -428,6 +438,10 @@ struct Keeper {
     whole: Option<Vec<u8>>,
     pieces: Vec<(u64, Vec<u8>)>,
     go: GoScan,
+    /// The first magic that did not start a valid blob (and up to 64 bytes from it): if no valid
+    /// blob turns up, it is decoded after all, so a broken blob is reported as in a file read in
+    /// place, where Go's rules pick the first magic too.
+    first_invalid: Option<(u64, Vec<u8>)>,
 }
 
 impl Keeper {
@@ -445,6 +459,7 @@ impl Keeper {
             whole,
             pieces,
             go: GoScan::Searching,
+            first_invalid: None,
         };
         k.feed(0, &prefix, true);
         k.prefix = prefix;
@@ -557,6 +572,9 @@ impl Keeper {
             }
             BlobNeed::Invalid => {
                 let rest = std::mem::take(buf);
+                if self.first_invalid.is_none() {
+                    self.first_invalid = Some((start, rest[..rest.len().min(64)].to_vec()));
+                }
                 self.go = GoScan::Searching;
                 // Search the bytes collected since the stray magic again.
                 let next = start + 16;
@@ -568,10 +586,17 @@ impl Keeper {
         }
     }
 
-    fn into_source(self) -> (Sparse, Option<u64>) {
+    fn into_source(mut self) -> (Sparse, GoBlob) {
+        if !matches!(self.go, GoScan::Found { .. }) {
+            if let Some((start, bytes)) = self.first_invalid.take() {
+                self.go = GoScan::Found { start, bytes };
+            }
+        }
         let go_at = match &self.go {
-            GoScan::Found { start, .. } => Some(*start),
-            _ => None,
+            GoScan::Found { start, .. } => GoBlob::At(*start),
+            // Kept whole without a scan (a PE, a universal binary): Go's rules apply.
+            _ if self.plan.scan.is_empty() && self.whole.is_some() => GoBlob::Locate,
+            _ => GoBlob::Absent,
         };
         if let Some(w) = self.whole {
             return (
@@ -598,7 +623,7 @@ impl Keeper {
 }
 
 /// Read a streaming executable, keeping what its first bytes say will be needed.
-fn stream(head: &[u8], rest: &mut dyn Read, size: u64) -> io::Result<(Sparse, Option<u64>)> {
+fn stream(head: &[u8], rest: &mut dyn Read, size: u64) -> io::Result<(Sparse, GoBlob)> {
     let mut prefix = head.to_vec();
     let mut want = size.min(PREFIX as u64);
     let plan = loop {
@@ -675,8 +700,8 @@ mod tests {
     fn streamed(data: &[u8]) -> Result<Vec<RawPackage>, String> {
         let head = &data[..data.len().min(super::super::SNIFF_HEAD)];
         let mut rest = &data[head.len()..];
-        let (src, at) = stream(head, &mut rest, data.len() as u64).unwrap();
-        analyze(&src, at)
+        let (src, go) = stream(head, &mut rest, data.len() as u64).unwrap();
+        analyze(&src, go)
     }
 
     #[test]
@@ -689,13 +714,39 @@ mod tests {
                 &[(".rodata", 2, &rodata), (".go.buildinfo", 3, &blob)],
                 note,
             );
-            let whole = analyze(&f.as_slice(), None).unwrap();
+            let whole = analyze(&f.as_slice(), GoBlob::Locate).unwrap();
             assert!(
                 names(&whole).contains(&"stdlib go1.22.0".to_string()),
                 "{whole:?}"
             );
             assert_eq!(names(&streamed(&f).unwrap()), names(&whole));
         }
+    }
+
+    /// Bytes kept while streaming `data`.
+    fn kept(data: &[u8]) -> usize {
+        let head = &data[..super::super::SNIFF_HEAD];
+        let mut rest = &data[head.len()..];
+        let (src, _) = stream(head, &mut rest, data.len() as u64).unwrap();
+        src.pieces.iter().map(|(_, b)| b.len()).sum()
+    }
+
+    #[test]
+    fn streaming_keeps_little() {
+        // A Go binary (section headers at the end, as with external linking): kept whole only
+        // until the inline blob shows, then released; what remains is the headers and the blob.
+        let blob = inline_blob("go1.22.0", MODINFO);
+        let go = elf64(
+            &[(".rodata", 2, &[3u8; 1 << 20]), (".go.buildinfo", 3, &blob)],
+            true,
+        );
+        assert!(kept(&go) < PREFIX + blob.len() + 64, "{}", kept(&go));
+        // A C library: the headers and its small non-loaded tail.
+        let lib = elf64(
+            &[(".text", 2, &[3u8; 1 << 20]), (".comment", 0, b"GCC")],
+            false,
+        );
+        assert!(kept(&lib) < PREFIX + 4096, "{}", kept(&lib));
     }
 
     #[test]
@@ -719,7 +770,7 @@ mod tests {
             &[(".data", 3, &[1u8; 100_000]), (".dep-v0", 0, &dep)],
             false,
         );
-        let whole = analyze(&f.as_slice(), None).unwrap();
+        let whole = analyze(&f.as_slice(), GoBlob::Locate).unwrap();
         assert_eq!(names(&whole), ["app 0.1.0", "serde 1.0.217"]);
         assert_eq!(names(&streamed(&f).unwrap()), names(&whole));
     }
@@ -730,7 +781,7 @@ mod tests {
             &[(".data", 3, &[1u8; 5000]), (".comment", 0, b"GCC")],
             false,
         );
-        assert!(analyze(&f.as_slice(), None).unwrap().is_empty());
+        assert!(analyze(&f.as_slice(), GoBlob::Locate).unwrap().is_empty());
         assert!(streamed(&f).unwrap().is_empty());
     }
 
@@ -740,7 +791,7 @@ mod tests {
         blob.truncate(33);
         blob.extend_from_slice(&[0xff; 11]);
         let f = elf64(&[(".go.buildinfo", 3, &blob)], true);
-        for r in [analyze(&f.as_slice(), None), streamed(&f)] {
+        for r in [analyze(&f.as_slice(), GoBlob::Locate), streamed(&f)] {
             let e = r.unwrap_err();
             assert!(e.contains("Go build info"), "{e}");
         }
@@ -754,13 +805,13 @@ mod tests {
             e.finish().unwrap()
         };
         let f = elf64(&[(".dep-v0", 0, &bomb)], false);
-        for r in [analyze(&f.as_slice(), None), streamed(&f)] {
+        for r in [analyze(&f.as_slice(), GoBlob::Locate), streamed(&f)] {
             assert!(r.unwrap_err().contains("cargo-auditable data"));
         }
         // Truncated executables, every way.
         let good = elf64(&[(".dep-v0", 0, &zlib(JSON.as_bytes()))], false);
         for cut in (0..good.len()).step_by(97) {
-            let _ = analyze(&&good[..cut], None);
+            let _ = analyze(&&good[..cut], GoBlob::Locate);
             if cut >= 64 {
                 let _ = streamed(&good[..cut]);
             }
