@@ -49,6 +49,8 @@ def syft_rows(artifacts: list[dict[str, object]]) -> set[tuple[str, str, str, st
 def hullscan_rows(inv: hullscan.Inventory, prefix: str = "") -> set[tuple[str, str, str, str]]:
     rows = set()
     for p in inv.packages:
+        if p.kind not in KINDS:
+            continue  # the language ecosystems are compared with syft in their own test files
         name = p.name
         if p.kind == "python":
             name = name.lower()  # syft lower-cases Python package names
