@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import shutil
+import struct
 import subprocess
 import zipfile
 import zlib
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import hullscan
-from conftest import DATA, require_tool
+from conftest import DATA, REPO, require_tool
 from imagebuild import oci_from_rootfs
 from test_syft_parity import syft
 
@@ -109,12 +110,36 @@ def _module_zip(proxy: Path, path: str, version: str, files: dict[str, str]) -> 
 @dataclass(frozen=True)
 class GoPrograms:
     """Built once per session: `static` (internal linking, VCS-stamped), `external` (cgo, the
-    system linker, `-X main.version=1.4.2`)."""
+    system linker, `-X main.version=1.4.2`), and `cross`: the static build for other targets
+    (Mach-O, a universal binary of two, PE32, ELF32, big-endian ELF64)."""
 
     static: Path
     external: Path
+    cross: dict[str, Path]
     revision: str
     commit_time: str
+
+
+CROSS = ("darwin/arm64", "darwin/amd64", "windows/386", "linux/386", "linux/s390x")
+
+
+def universal(slices: list[Path], out: Path) -> Path:
+    """A Mach-O universal binary of `slices` (what Apple's lipo writes: a big-endian header, then
+    each slice at a 16 KiB boundary)."""
+    cpu = {b"\x07\x00\x00\x01": 0x01000007, b"\x0c\x00\x00\x01": 0x0100000C}
+    datas = [p.read_bytes() for p in slices]
+    align = 1 << 14
+    offsets, at = [], align
+    for d in datas:
+        offsets.append(at)
+        at = (at + len(d) + align - 1) // align * align
+    blob = bytearray(struct.pack(">II", 0xCAFEBABE, len(datas)))
+    for d, off in zip(datas, offsets, strict=True):
+        blob += struct.pack(">IIIII", cpu[d[4:8]], 0, off, len(d), 14)
+    for d, off in zip(datas, offsets, strict=True):
+        blob = blob.ljust(off, b"\0") + d
+    out.write_bytes(bytes(blob))
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +186,10 @@ def go_programs(tmp_path_factory: pytest.TempPathFactory) -> GoPrograms:
         "PATH": os.environ["PATH"],
         "HOME": str(work),
         "GOPATH": str(work / "gopath"),
-        "GOCACHE": str(work / "gocache"),
+        # Go's build cache is content-addressed: kept across local runs in tests/.fixtures (as the
+        # debootstrap tarball is; never in a clean clone), it saves compiling the standard library
+        # for seven targets again.
+        "GOCACHE": str(REPO / "tests" / ".fixtures" / "gocache"),
         "GOPROXY": f"file://{proxy}",
         "GOSUMDB": "off",
         "GOFLAGS": "-mod=mod",
@@ -183,6 +211,17 @@ def go_programs(tmp_path_factory: pytest.TempPathFactory) -> GoPrograms:
     run(git, "commit", "-q", "-m", "app")
     revision, commit_time = run(git, "log", "-1", "--format=%H %cI").split()
     out = work / "out"
+    # The cross builds run side by side with the two native ones.
+    cross = {t: out / t.replace("/", "-") for t in CROSS}
+    procs = [
+        subprocess.Popen(
+            [go, "build", "-o", str(path), "."],
+            cwd=app,
+            env={**env, "CGO_ENABLED": "0", "GOOS": t.split("/")[0], "GOARCH": t.split("/")[1]},
+            stderr=subprocess.PIPE,
+        )
+        for t, path in cross.items()
+    ]
     run(go, "build", "-o", str(out / "static"), ".", CGO_ENABLED="0")
     run(
         go,
@@ -194,7 +233,11 @@ def go_programs(tmp_path_factory: pytest.TempPathFactory) -> GoPrograms:
         ".",
         CGO_ENABLED="1",
     )
-    return GoPrograms(out / "static", out / "external", revision, commit_time)
+    for p in procs:
+        _, err = p.communicate()
+        assert p.returncode == 0, err
+    cross["darwin/universal"] = universal([cross["darwin/amd64"], cross["darwin/arm64"]], out / "universal")
+    return GoPrograms(out / "static", out / "external", cross, revision, commit_time)
 
 
 @dataclass(frozen=True)
@@ -222,6 +265,8 @@ def bin_root(
         / SCALIBR
         / "rust/cargoauditable/testdata/uses_serde_json/uses_serde_json",
     }
+    for target, path in go_programs.cross.items():
+        files[f"/opt/cross/{target.replace('/', '-')}"] = path
     for dest, src in files.items():
         target = rootfs / dest.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -264,9 +309,15 @@ def test_go_binaries_match_go_version_m(
     inv = bin_inventories[how]
     assert not [w for w in inv.warnings if "executable" in w], inv.warnings
     go_files = [k for k in bin_root.files if not k.startswith("/opt/rust")]
+    assert len(go_files) == 11
     for loc in go_files:
         found = {(n, v) for n, v in found_at(inv, loc)}
-        expected = expected_go(bin_root.files[loc])
+        if loc.endswith("universal"):
+            # Go's reader does not open universal binaries: what it says of each slice.
+            slices = [bin_root.files[f"/opt/cross/darwin-{a}"] for a in ("amd64", "arm64")]
+            expected = expected_go(slices[0]) | expected_go(slices[1])
+        else:
+            expected = expected_go(bin_root.files[loc])
         main = found - expected
         assert len(main) == 1, (loc, main, expected - found)
         assert expected <= found, (loc, expected - found)

@@ -934,12 +934,13 @@ fn sniff_file(col: &mut Collector, rel: &str, entry: &walkdir::DirEntry) -> io::
     if !*SNIFFING {
         return Ok(());
     }
-    // The size from the directory walk's lstat: small files are not even opened.
-    if entry.metadata().map_or(0, |m| m.len()) < catalog::SNIFF_MIN_SIZE {
-        return Ok(());
-    }
+    // One path lookup per file (open, then fstat on the handle): a separate lstat first would
+    // cost a second lookup, the larger part of the time.
     let mut f = File::open(entry.path())?;
     let size = f.metadata()?.len();
+    if size < catalog::SNIFF_MIN_SIZE {
+        return Ok(());
+    }
     let mut head = [0u8; catalog::SNIFF_HEAD];
     let n = fill(&mut f, &mut head)?;
     let Some(cat) = catalog::find_by_content(&head[..n]) else {

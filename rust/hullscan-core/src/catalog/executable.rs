@@ -626,18 +626,20 @@ impl Keeper {
 fn stream(head: &[u8], rest: &mut dyn Read, size: u64) -> io::Result<(Sparse, GoBlob)> {
     let mut prefix = head.to_vec();
     let mut want = size.min(PREFIX as u64);
+    // The stream ended before the size its header gave.
+    let mut short = false;
     let plan = loop {
         if (prefix.len() as u64) < want {
             let n = usize::try_from(want).unwrap_or(usize::MAX) - prefix.len();
-            let got = fill_into(rest, &mut prefix, n)?;
-            if got < n {
-                // The entry ended early (its header said more); plan with what is there.
-                want = prefix.len() as u64;
-            }
+            short = fill_into(rest, &mut prefix, n)? < n;
         }
         match plan(&prefix, size) {
             Ok(p) => break p,
-            Err(NeedPrefix(n)) if n > want && n <= size => want = n.div_ceil(16) * 16,
+            Err(NeedPrefix(n)) if !short && n > want && n <= size => {
+                want = (n.div_ceil(16) * 16).min(size);
+            }
+            // Past the end of what there is, or more header than is sane: keep it all (up to
+            // the size limit) and let the analysis say what is wrong.
             Err(_) => break Plan::whole(),
         }
     };
@@ -646,7 +648,6 @@ fn stream(head: &[u8], rest: &mut dyn Read, size: u64) -> io::Result<(Sparse, Go
     let mut keeper = Keeper::new(plan, size, prefix);
     // Chunks start at multiples of 16 (the prefix is 16-aligned unless it is the whole file).
     let mut chunk = vec![0u8; CHUNK];
-    let mut short = (prefix_len as u64) < size.min(PREFIX as u64);
     while pos < size && !short && !keeper.finished(pos) {
         let n = usize::try_from((size - pos).min(CHUNK as u64)).unwrap_or(CHUNK);
         let got = fill(rest, &mut chunk[..n])?;
@@ -747,6 +748,19 @@ mod tests {
             false,
         );
         assert!(kept(&lib) < PREFIX + 4096, "{}", kept(&lib));
+    }
+
+    #[test]
+    fn a_stream_shorter_than_its_size_ends() {
+        // The headers promise more than the stream holds, and the program headers lie past the
+        // first 64 KiB: planning asks for more, gets less, and stops.
+        let mut f = elf64(&[(".data", 3, &[1u8; 100_000])], false);
+        f[32..40].copy_from_slice(&80_000u64.to_le_bytes());
+        let head = f[..64].to_vec();
+        let mut rest = &f[64..70_000];
+        let (src, _) = stream(&head, &mut rest, f.len() as u64).unwrap();
+        assert_eq!(src.len, 70_000);
+        assert!(analyze(&src, GoBlob::Absent).is_err());
     }
 
     #[test]

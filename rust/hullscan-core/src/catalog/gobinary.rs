@@ -115,12 +115,39 @@ fn file_offset(exe: &Exe, addr: u64) -> Option<u64> {
         .map(|s| s.offset + (a - s.vaddr))
 }
 
+/// Whether an executable can hold Go build information at all. Go's linkers (1.13+) name the
+/// blob's section in ELF and Mach-O, and keep Go's own sections; an ELF or Mach-O file with
+/// section names but none of Go's is not a Go program, and its data is not searched (a C
+/// library's data segment would cost a 64 KiB read for nothing). Without section names (stripped
+/// section headers) and in PE files, Go's rules apply unchanged.
+#[must_use]
+pub fn may_be_go(exe: &Exe) -> bool {
+    let names: &[&str] = match exe.format {
+        Format::Elf => &[
+            ".go.buildinfo",
+            ".gopclntab",
+            ".gosymtab",
+            ".note.go.buildid",
+        ],
+        Format::MachO => &["__go_buildinfo", "__gopclntab", "__gosymtab"],
+        Format::Pe => return true,
+    };
+    exe.sections.iter().all(|s| s.name.is_empty())
+        || exe
+            .sections
+            .iter()
+            .any(|s| names.contains(&s.name.as_str()))
+}
+
 /// Find the blob as Go does: the first 16-byte aligned magic in the 64 KiB at the data start.
 /// Returns its file offset, or `None` for an executable that is not a Go program.
 ///
 /// # Errors
 /// The data start cannot be read.
 pub fn locate(exe: &Exe, src: &dyn Source) -> exe::Result<Option<u64>> {
+    if !may_be_go(exe) {
+        return Ok(None);
+    }
     let Some(start) = data_start(exe) else {
         return Ok(None);
     };
