@@ -764,6 +764,52 @@ mod tests {
     }
 
     #[test]
+    fn pre_1_18_pointer_layout() {
+        // Go 1.13-1.17: the 32-byte blob holds the addresses of two Go string headers (in the
+        // data after it), which point at the bytes (in read-only data before it).
+        let vers = b"go1.16.15";
+        let framed = {
+            let b = inline_blob("x", MODINFO);
+            // The framed module string is the blob's second inline string: after the header,
+            // the version ("x", 2 bytes) and the modinfo length varint (2 bytes).
+            b[32 + 2 + 2..].to_vec()
+        };
+        let mut rodata = vers.to_vec();
+        rodata.extend_from_slice(&framed);
+        let base = 0x40_0000u64;
+        let ro_at = 0x1000u64;
+        let blob_at = (ro_at + rodata.len() as u64).div_ceil(16) * 16;
+        let data_at = blob_at + 32;
+        let mut blob = gobinary::MAGIC.to_vec();
+        blob.extend_from_slice(&[8, 0]);
+        blob.extend_from_slice(&(base + data_at).to_le_bytes());
+        blob.extend_from_slice(&(base + data_at + 16).to_le_bytes());
+        let mut data = Vec::new();
+        for (at, len) in [
+            (ro_at, vers.len()),
+            (ro_at + vers.len() as u64, framed.len()),
+        ] {
+            data.extend_from_slice(&(base + at).to_le_bytes());
+            data.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        let f = elf64(
+            &[
+                (".rodata", 2, &rodata),
+                (".go.buildinfo", 3, &blob),
+                (".noptrdata", 3, &data),
+            ],
+            true,
+        );
+        let whole = analyze(&f.as_slice(), GoBlob::Locate).unwrap();
+        assert!(
+            names(&whole).contains(&"stdlib go1.16.15".to_string()),
+            "{whole:?}"
+        );
+        assert!(names(&whole).contains(&"github.com/pkg/errors v0.9.1".to_string()));
+        assert_eq!(names(&streamed(&f).unwrap()), names(&whole));
+    }
+
+    #[test]
     fn stray_magic_before_the_blob() {
         let mut data = gobinary::MAGIC.to_vec();
         data.extend_from_slice(&[9, 9]);
