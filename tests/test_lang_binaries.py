@@ -566,12 +566,17 @@ def test_lock_files_and_binaries_agree_with_syft(
     edge_fixtures: Path, bin_root: BinRoot, tmp_path: Path, isolated_cache: Path
 ) -> None:
     """(name, version) per ecosystem, syft 1.18.1 against hullscan, on syft's coverage tree (go.mod,
-    Cargo.lock) and on the binaries."""
+    Cargo.lock), on the binaries, and on the Go source tree Debian's golang-go installs (the go.mod
+    files of the standard library, cmd and their testdata)."""
     rows: dict[str, dict[str, set[tuple[str, str, str]]]] = {
         "syft": defaultdict(set),
         "hullscan": defaultdict(set),
     }
-    for root in (edge_fixtures / COVERAGE, bin_root.rootfs):
+    goroot = subprocess.run(
+        [require_tool("go"), "env", "GOROOT"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    go_src = (Path(goroot) / "src").resolve()
+    for root in (edge_fixtures / COVERAGE, bin_root.rootfs, go_src):
         for a in syft(f"dir:{root}"):
             kind = ECOSYSTEMS.get(str(a["type"]))
             if kind:
