@@ -164,3 +164,28 @@ def test_os_owned_python_packages_match_through_their_os_package(tmp_path: Path)
     both = hullscan.scan(f"dir:{root}", db=index, os_owned=True)
     assert {f.package.ecosystem for f in both.findings} == {"PyPI"}
     assert "CVE-2018-18074" in {f.id for f in both.findings}
+    cli = subprocess.run(
+        [sys.executable, "-m", "hullscan.cli", "scan", f"dir:{root}", "--db", str(index), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(cli.stdout)["findings"] == []
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hullscan.cli",
+            "scan",
+            f"dir:{root}",
+            "--db",
+            str(index),
+            "--format",
+            "json",
+            "--match-os-owned",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert {f["id"] for f in json.loads(cli.stdout)["findings"]} == {f.id for f in both.findings}
