@@ -478,6 +478,21 @@ impl Collector {
         });
     }
 
+    /// A file over its cataloger's size limit: warned about, recorded as a placeholder (so it
+    /// still hides a lower layer's copy), not read.
+    fn over_limit(&mut self, path: &str, cat: &dyn catalog::Cataloger, size: u64) -> bool {
+        if size <= cat.max_size() {
+            return false;
+        }
+        self.result.warnings.push(format!(
+            "{path}: {size} bytes is over the {} cataloger's limit of {} bytes; skipped",
+            cat.name(),
+            cat.max_size()
+        ));
+        self.placeholder(path, cat);
+        true
+    }
+
     /// Read a wanted file's bytes (bounded) and parse them.
     fn read_file(
         &mut self,
@@ -486,13 +501,7 @@ impl Collector {
         size: u64,
         r: &mut impl Read,
     ) -> io::Result<()> {
-        if size > cat.max_size() {
-            self.result.warnings.push(format!(
-                "{path}: {size} bytes is over the {} cataloger's limit of {} bytes; skipped",
-                cat.name(),
-                cat.max_size()
-            ));
-            self.placeholder(path, cat);
+        if self.over_limit(path, cat, size) {
             return Ok(());
         }
         let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
@@ -514,13 +523,7 @@ impl Collector {
         let Some(cat) = catalog::find_by_content(head) else {
             return Ok(());
         };
-        if size > cat.max_size() {
-            self.result.warnings.push(format!(
-                "{path}: {size} bytes is over the {} cataloger's limit of {} bytes; skipped",
-                cat.name(),
-                cat.max_size()
-            ));
-            self.placeholder(path, cat);
+        if self.over_limit(path, cat, size) {
             return Ok(());
         }
         let mut rest = r.take(size - n as u64);
@@ -946,13 +949,7 @@ fn sniff_file(col: &mut Collector, rel: &str, entry: &walkdir::DirEntry) -> io::
     let Some(cat) = catalog::find_by_content(&head[..n]) else {
         return Ok(());
     };
-    if size > cat.max_size() {
-        col.result.warnings.push(format!(
-            "{rel}: {size} bytes is over the {} cataloger's limit of {} bytes; skipped",
-            cat.name(),
-            cat.max_size()
-        ));
-        col.placeholder(rel, cat);
+    if col.over_limit(rel, cat, size) {
         return Ok(());
     }
     let sniffed = cat.parse_file(rel, &mut f, size)?;
