@@ -161,7 +161,10 @@ def _ecosystem_sets(hs: dict[str, Any], sy: dict[str, Any]) -> dict[str, Any]:
     s: dict[str, set[tuple[str, str]]] = {}
     for a in sy["artifacts"]:
         purl = a.get("purl") or "pkg:none/"
-        s.setdefault(purl.split("/")[0], set()).add((a["name"], a["version"]))
+        # syft writes UNKNOWN where a jar states no version; hullscan leaves it empty (UNKNOWN
+        # would compare as a version below every other and match every range from 0).
+        version = "" if a["version"] == "UNKNOWN" else a["version"]
+        s.setdefault(purl.split("/")[0], set()).add((a["name"], version))
     out = {}
     for eco in sorted(set(h) | set(s)):
         hh, ss = h.get(eco, set()), s.get(eco, set())

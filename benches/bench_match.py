@@ -225,6 +225,13 @@ def main() -> int:
         res["match_seconds"] = median_time(lambda: index.match_packages(queries), 51)
         res["match_hits"] = len(index.match_packages(queries)[0])
 
+        def load_and_match() -> None:
+            fresh = _core.AdvisoryIndex.load(index_path)
+            fresh.match_packages(queries)
+
+        # The map makes load O(1); the first match after it pays for the pages it touches.
+        res["load_and_first_match_seconds"] = median_time(load_and_match, 21)
+
         # 5. Debian: apt_pkg on the same ranges vs hullscan on the same queries.
         deb_q = [q for q in queries if q[0] == "Debian:12"]
         work = [(v, intervals[e][n]) for e, n, v in deb_q]
@@ -284,7 +291,9 @@ def main() -> int:
         f"{res['db_bytes'] / 1e6:.1f} MB on disk | reported |",
         f"| index build ({res['index_intervals']} intervals) | {res['build_seconds']:.2f} s, "
         f"{res['index_bytes'] / 1e6:.1f} MB | reported |",
-        f"| index load | {res['load_seconds'] * 1e3:.1f} ms | <= 50 ms |",
+        f"| index load | {res['load_seconds'] * 1e3:.3f} ms | <= 50 ms |",
+        f"| index load + first match of the inventory | {res['load_and_first_match_seconds'] * 1e3:.2f} ms | "
+        "<= 50 ms |",
         f"| match {res['inventory_packages']} packages ({res['range_checks']} range checks) | "
         f"{res['match_seconds'] * 1e3:.2f} ms ({res['match_hits']} findings) | <= 5 ms |",
         f"| the same, prepared queries (parsed once in {res['prepare_seconds'] * 1e3:.2f} ms) | "

@@ -130,3 +130,62 @@ def test_old_releases_findings(old_python_image: str, isolated_cache: Path) -> N
         assert f.severity.level in ("critical", "high", "medium", "low", "unknown")
         if f.id.startswith("CVE-") or f.id.startswith("GHSA-"):
             assert f.id not in f.aliases
+
+
+def test_os_owned_python_packages_match_through_their_os_package(tmp_path: Path) -> None:
+    """A dist-info a Debian package installed (dpkg's .list owns it) is inventoried and related,
+    but matched only through the Debian package unless asked: the distro patches its copy."""
+    root = tmp_path / "rootfs"
+    dist = root / "usr/lib/python3/dist-packages/requests-2.19.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: requests\nVersion: 2.19.1\n")
+    (root / "etc").mkdir()
+    (root / "etc/os-release").write_text('ID=debian\nVERSION_ID="12"\n')
+    info = root / "var/lib/dpkg/info"
+    info.mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text(
+        "Package: python3-requests\nStatus: install ok installed\nArchitecture: all\n"
+        "Source: requests\nVersion: 2.19.1-1\n\n"
+    )
+    (info / "python3-requests.list").write_text(
+        "/usr/lib/python3/dist-packages/requests-2.19.1.dist-info\n"
+        "/usr/lib/python3/dist-packages/requests-2.19.1.dist-info/METADATA\n"
+    )
+    db = tmp_path / "db"
+    from hullscan import db as adb
+
+    with adb.import_paths([PYPI_ZIP], cache_dir=db) as database:
+        index = database.path
+    default = hullscan.scan(f"dir:{root}", db=index)
+    (py,) = [p for p in default.inventory.packages if p.kind == "python"]
+    assert py.owned_by is not None
+    assert py.owned_by.startswith("pkg:deb/debian/python3-requests@2.19.1-1")
+    assert [f for f in default.findings if f.package.ecosystem == "PyPI"] == []
+    both = hullscan.scan(f"dir:{root}", db=index, os_owned=True)
+    assert {f.package.ecosystem for f in both.findings} == {"PyPI"}
+    assert "CVE-2018-18074" in {f.id for f in both.findings}
+    cli = subprocess.run(
+        [sys.executable, "-m", "hullscan.cli", "scan", f"dir:{root}", "--db", str(index), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(cli.stdout)["findings"] == []
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hullscan.cli",
+            "scan",
+            f"dir:{root}",
+            "--db",
+            str(index),
+            "--format",
+            "json",
+            "--match-os-owned",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert {f["id"] for f in json.loads(cli.stdout)["findings"]} == {f.id for f in both.findings}

@@ -36,6 +36,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--ignore-unfixed", action="store_true", help="leave out findings with no fix")
     p.add_argument("--offline", action="store_true", help="never touch the network")
     p.add_argument("--db", help="an advisory index file or database generation directory")
+    p.add_argument(
+        "--match-os-owned",
+        action="store_true",
+        help="also match language packages an OS package installed against their language ecosystem",
+    )
     p.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     cli_registry.add_arguments(p)
 
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         platform=args.platform,
         offline=args.offline,
         cache_dir=args.cache_dir,
+        os_owned=args.match_os_owned,
         registries=cli_registry.config(args),
         progress=args.progress,
     )

@@ -193,6 +193,7 @@ def _assemble(
             layer_diff_id=layers[p["layer_index"]].diff_id,
             layer_digest=layers[p["layer_index"]].digest,
             locations=tuple(p["locations"]),
+            owned_by=p.get("owned_by"),
         )
         for p in merged["packages"]
     )

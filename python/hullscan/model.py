@@ -63,6 +63,10 @@ class Package:
     layer_digest: str = ""
     #: Absolute paths in the image of the files the package was found in.
     locations: tuple[str, ...] = ()
+    #: For a language package that an OS package installed (its dpkg ``.list``, apk or rpm file
+    #: list names the package's metadata file or directory): the purl of that OS package, which is
+    #: also in ``packages`` (syft's ``ownership-by-file-overlap`` relationship, parent -> child).
+    owned_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

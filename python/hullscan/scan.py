@@ -144,9 +144,18 @@ def _primary(ids: set[str]) -> str:
     return sorted(ids)[0]
 
 
-def match(inv: Inventory, index: _core.AdvisoryIndex) -> tuple[list[Finding], list[str]]:
-    """Findings of an inventory against a loaded index."""
-    queries = [query_of(p) for p in inv.packages]
+def match(
+    inv: Inventory, index: _core.AdvisoryIndex, *, os_owned: bool = False
+) -> tuple[list[Finding], list[str]]:
+    """Findings of an inventory against a loaded index.
+
+    Language packages an OS package installed (``owned_by`` set: Debian's python3-requests, an
+    Alpine py3-* package) are matched through their OS package only, as Trivy does: the distro
+    patches them and publishes their fixes, so the language ecosystem's ranges would report fixed
+    versions as vulnerable. ``os_owned=True`` matches them against their own ecosystem too."""
+    queries = [
+        query_of(p) if os_owned or p.owned_by is None else ("", p.name, p.version) for p in inv.packages
+    ]
     hits, qwarnings = index.match_packages(queries)
     warnings = [
         f"{inv.packages[qi].name} {inv.packages[qi].version}: not compared: {msg}" for qi, msg in qwarnings
@@ -285,18 +294,20 @@ def scan(
     platform: str | None = None,
     offline: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
+    os_owned: bool = False,
     registries: RegistryConfig | str | os.PathLike[str] | None = None,
     progress: bool | None = None,
 ) -> ScanResult:
     """Inventory ``source`` and match it against the advisory database.
 
     ``db`` is an index file or a database generation directory; by default the current database in
-    the cache dir (updated first if there is none, unless ``offline``). ``registries`` and
-    ``progress`` are as for :func:`hullscan.inventory`.
+    the cache dir (updated first if there is none, unless ``offline``). ``os_owned``: also match
+    language packages an OS package installed against their language ecosystem (see
+    :func:`match`). ``registries`` and ``progress`` are as for :func:`hullscan.inventory`.
     """
     inv = inventory(source, platform=platform, cache_dir=cache_dir, registries=registries, progress=progress)
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
-    findings, warnings = match(inv, index)
+    findings, warnings = match(inv, index, os_owned=os_owned)
     if db_info.get("stale"):
         days = db_info["age_seconds"] / 86400
         warnings.insert(

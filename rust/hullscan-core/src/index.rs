@@ -545,9 +545,37 @@ pub fn build_from_files(paths: &[impl AsRef<Path>]) -> Result<(Vec<u8>, BuildSta
     Ok((b.finish(), stats))
 }
 
+/// The bytes of an index: a read-only memory map of the file, or a buffer.
+enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Map `file` read-only.
+#[allow(unsafe_code)]
+fn map(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the map is read-only and private to this process; hullscan writes index files to a
+    // temporary name and renames them into place (`db/index.py`), so a file is never changed
+    // while mapped: a rebuilt index is a new inode and this map keeps the old one. What could
+    // still break it is another program truncating the file in place, which would fault on
+    // access (as for every mmap user); the bytes themselves are never trusted (every read is
+    // bounds-checked against the header, see `from_storage`).
+    unsafe { memmap2::MmapOptions::new().map(file) }
+}
+
 /// A loaded index.
 pub struct Index {
-    data: Vec<u8>,
+    data: Bytes,
     n_pkg: u32,
     n_entry: u32,
     n_iv: u32,
@@ -706,13 +734,19 @@ impl AsQuery for PreparedQuery {
 const PARALLEL_MIN_QUERIES: usize = 4096;
 
 impl Index {
-    /// Open an index file (one read; no parsing).
+    /// Open an index file: map it (no read, no parsing; pages are read as matching touches them).
     ///
     /// # Errors
     /// [`Error::Io`] or [`Error::Invalid`] for a missing or damaged file.
     pub fn load(path: &Path) -> Result<Index> {
-        let data = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        Index::from_bytes(data)
+        let io = |e| Error::io(path.display().to_string(), e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len == 0 {
+            // An empty file cannot be mapped; it is as damaged as a short one.
+            return Index::from_bytes(Vec::new());
+        }
+        Index::from_storage(Bytes::Mapped(map(&file).map_err(io)?))
     }
 
     /// Use an index held in memory.
@@ -721,6 +755,10 @@ impl Index {
     /// [`Error::Invalid`] when the header or section bounds are wrong, or the file was written
     /// in another format version (the message says which; rebuild it from the store).
     pub fn from_bytes(data: Vec<u8>) -> Result<Index> {
+        Index::from_storage(Bytes::Owned(data))
+    }
+
+    fn from_storage(data: Bytes) -> Result<Index> {
         let bad = |m: &str| Error::Invalid(format!("advisory index: {m}"));
         if data.len() >= 8 && data[..7] == MAGIC[..7] && data[7] != FORMAT_VERSION {
             return Err(bad(&format!(

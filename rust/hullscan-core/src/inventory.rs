@@ -5,7 +5,14 @@
 //! set of visible packages is compared with the previous one, so every package in the final set is
 //! attributed to the layer since which it has been continuously present (a second layer that rewrites
 //! the dpkg status file to add packages keeps the first layer for the packages it already had).
+//!
+//! Ownership: the OS package databases' file lists that are still visible in the squashed image
+//! (dpkg `info/*.list`, the apk and rpm databases) relate each language package found at a path an
+//! OS package owns to that OS package ([`Package::owned_by`]), as syft's
+//! `ownership-by-file-overlap` relationship does.
 
+#[cfg(test)]
+use crate::model::Owned;
 use crate::model::{Distro, FileResult, Inventory, LayerResult, Package, RawPackage};
 use crate::{distro, paths, purl};
 use std::collections::{BTreeMap, HashMap};
@@ -73,9 +80,14 @@ pub fn merge(layers: &[LayerResult]) -> Inventory {
                     Some(inner) => format!("/{path}:{inner}"),
                     None => format!("/{path}"),
                 }],
+                owned_by: None,
             }
         })
         .collect();
+    relate_owners(
+        &mut packages,
+        visible.iter().map(|(p, (_, f))| (p.as_str(), *f)),
+    );
     packages.sort_by(|a, b| {
         (&a.kind, &a.name, &a.version, &a.arch, &a.locations).cmp(&(
             &b.kind,
@@ -90,6 +102,90 @@ pub fn merge(layers: &[LayerResult]) -> Inventory {
         packages,
         warnings,
     }
+}
+
+/// The kinds of OS packages, the only owners.
+const OS_KINDS: &[&str] = &["deb", "apk", "rpm"];
+
+/// Set [`Package::owned_by`] of every language package found at a path (or in a Python metadata
+/// directory) that a visible OS database file list gives to an installed OS package.
+fn relate_owners<'a>(
+    packages: &mut [Package],
+    visible: impl Iterator<Item = (&'a str, &'a FileResult)>,
+) {
+    // (kind, name, location) -> OS packages listed there.
+    let mut os: HashMap<(&str, &str, &str), Vec<&Package>> = HashMap::new();
+    for p in packages
+        .iter()
+        .filter(|p| OS_KINDS.contains(&p.kind.as_str()))
+    {
+        for loc in &p.locations {
+            os.entry((
+                p.kind.as_str(),
+                p.name.as_str(),
+                loc.trim_start_matches('/'),
+            ))
+            .or_default()
+            .push(p);
+        }
+    }
+    // owned path -> purls of the installed OS packages that own it.
+    let mut owners: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (path, f) in visible {
+        for o in &f.owned {
+            let db = o.db.as_deref().unwrap_or(path);
+            let Some(candidates) = os.get(&(o.kind.as_str(), o.name.as_str(), db)) else {
+                continue; // listed but not installed (dpkg config-files, removed from status)
+            };
+            for owner in candidates
+                .iter()
+                .filter(|c| o.arch.is_none() || c.arch == o.arch)
+            {
+                for owned in &o.paths {
+                    owners.entry(owned).or_default().push(&owner.purl);
+                }
+            }
+        }
+    }
+    if owners.is_empty() {
+        return;
+    }
+    let mut found: Vec<Option<String>> = Vec::with_capacity(packages.len());
+    for p in packages.iter() {
+        if OS_KINDS.contains(&p.kind.as_str()) {
+            found.push(None);
+            continue;
+        }
+        let best = p
+            .locations
+            .iter()
+            .flat_map(|loc| owners_of(&owners, loc.trim_start_matches('/')))
+            .min();
+        found.push(best.map(str::to_string));
+    }
+    for (p, owner) in packages.iter_mut().zip(found) {
+        p.owned_by = owner;
+    }
+}
+
+/// Owners of a language package's location: the file itself, the Python metadata directory it
+/// lies in, or the outer archive of an `outer.jar:inner.jar` location.
+fn owners_of<'m>(owners: &'m HashMap<&str, Vec<&'m str>>, loc: &str) -> Vec<&'m str> {
+    if let Some(o) = owners.get(loc) {
+        return o.clone();
+    }
+    let dir = paths::split(loc).0;
+    if dir.ends_with("dist-info") || dir.ends_with("egg-info") {
+        if let Some(o) = owners.get(dir) {
+            return o.clone();
+        }
+    }
+    if let Some((outer, _)) = loc.split_once(':') {
+        if let Some(o) = owners.get(outer) {
+            return o.clone();
+        }
+    }
+    Vec::new()
 }
 
 fn ecosystem(raw: &RawPackage, distro: Option<&Distro>) -> String {
@@ -155,7 +251,6 @@ mod tests {
             path: "var/lib/dpkg/status".into(),
             cataloger: "dpkg".into(),
             packages: pkgs,
-            release: None,
             ..FileResult::default()
         }
     }
@@ -183,5 +278,191 @@ mod tests {
         assert_eq!(inv.packages.len(), 1);
         assert_eq!(inv.packages[0].name, "c");
         assert_eq!(inv.packages[0].layer_index, 1);
+    }
+
+    fn py(path: &str, name: &str) -> FileResult {
+        FileResult {
+            path: path.into(),
+            cataloger: "python".into(),
+            packages: vec![RawPackage {
+                kind: "python".into(),
+                name: name.into(),
+                version: "1.0".into(),
+                ..RawPackage::default()
+            }],
+            ..FileResult::default()
+        }
+    }
+
+    fn list(name: &str, arch: Option<&str>, paths: &[&str]) -> FileResult {
+        let file = match arch {
+            Some(a) => format!("{name}:{a}"),
+            None => name.to_string(),
+        };
+        FileResult {
+            path: format!("var/lib/dpkg/info/{file}.list"),
+            cataloger: "dpkg".into(),
+            owned: if paths.is_empty() {
+                vec![]
+            } else {
+                vec![Owned {
+                    kind: "deb".into(),
+                    name: name.into(),
+                    arch: arch.map(str::to_string),
+                    db: Some("var/lib/dpkg/status".into()),
+                    paths: paths.iter().map(|p| (*p).to_string()).collect(),
+                }]
+            },
+            ..FileResult::default()
+        }
+    }
+
+    fn owned_by(inv: &Inventory) -> BTreeMap<String, Option<String>> {
+        inv.packages
+            .iter()
+            .filter(|p| p.kind == "python")
+            .map(|p| (p.name.clone(), p.owned_by.clone()))
+            .collect()
+    }
+
+    const SIX: &str = "usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO";
+    const PKG: &str = "usr/lib/python3/dist-packages/packaging-23.0.dist-info/METADATA";
+
+    #[test]
+    fn ownership_follows_the_visible_file_lists() {
+        let mut six = pkg("python3-six", "1.16.0-4");
+        six.arch = Some("all".into());
+        let mut packaging = pkg("python3-packaging", "23.0-1");
+        packaging.arch = Some("all".into());
+        let l0 = layer(
+            vec![
+                status(vec![six.clone(), packaging.clone()]),
+                list("python3-six", None, &[SIX]),
+                // Only the metadata directory is listed: the file inside it counts.
+                list(
+                    "python3-packaging",
+                    None,
+                    &["usr/lib/python3/dist-packages/packaging-23.0.dist-info"],
+                ),
+                py(SIX, "six"),
+                py(PKG, "packaging"),
+                py(
+                    "usr/local/lib/python3.11/site-packages/pip-23.dist-info/METADATA",
+                    "pip",
+                ),
+            ],
+            &[],
+            &[],
+        );
+        let inv = merge(std::slice::from_ref(&l0));
+        let purl = |name: &str| {
+            inv.packages
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.purl.clone())
+        };
+        let by = owned_by(&inv);
+        assert_eq!(by["six"], purl("python3-six"));
+        assert!(by["six"].as_deref().unwrap().starts_with("pkg:deb/"));
+        assert_eq!(by["packaging"], purl("python3-packaging"));
+        assert_eq!(by["pip"], None);
+        assert!(inv
+            .packages
+            .iter()
+            .filter(|p| p.kind == "deb")
+            .all(|p| p.owned_by.is_none()));
+
+        // A later layer deletes the .list: the ownership goes, both packages stay.
+        let l1 = layer(vec![], &["var/lib/dpkg/info/python3-six.list"], &[]);
+        let inv = merge(&[l0.clone(), l1]);
+        assert_eq!(inv.packages.len(), 5);
+        assert_eq!(owned_by(&inv)["six"], None);
+        assert!(owned_by(&inv)["packaging"].is_some());
+
+        // A later layer rewrites the .list without the file: gone too.
+        let l1 = layer(vec![list("python3-six", None, &[])], &[], &[]);
+        assert_eq!(owned_by(&merge(&[l0.clone(), l1]))["six"], None);
+
+        // The OS package is no longer installed (status rewritten): no owner.
+        let l1 = layer(vec![status(vec![packaging.clone()])], &[], &[]);
+        let inv = merge(&[l0.clone(), l1]);
+        assert_eq!(owned_by(&inv)["six"], None);
+        // The ownership came with a later layer than the language package: still related.
+        let l_py = layer(vec![py(SIX, "six")], &[], &[]);
+        let l_os = layer(
+            vec![status(vec![six.clone()]), list("python3-six", None, &[SIX])],
+            &[],
+            &[],
+        );
+        let inv = merge(&[l_py, l_os]);
+        assert!(owned_by(&inv)["six"].is_some());
+        let six_pkg = inv.packages.iter().find(|p| p.name == "six").unwrap();
+        assert_eq!(six_pkg.layer_index, 0);
+    }
+
+    #[test]
+    fn arch_qualified_lists_pick_the_matching_package() {
+        let mut amd = pkg("python3-x", "1");
+        amd.arch = Some("amd64".into());
+        let mut arm = pkg("python3-x", "1");
+        arm.arch = Some("arm64".into());
+        let l0 = layer(
+            vec![
+                status(vec![amd, arm]),
+                list("python3-x", Some("arm64"), &[SIX]),
+                py(SIX, "six"),
+            ],
+            &[],
+            &[],
+        );
+        let inv = merge(&[l0]);
+        let owner = owned_by(&inv)["six"].clone().unwrap();
+        let arm_purl = &inv
+            .packages
+            .iter()
+            .find(|p| p.arch.as_deref() == Some("arm64"))
+            .unwrap()
+            .purl;
+        assert_eq!(&owner, arm_purl);
+        // A list naming an arch nobody has: no owner.
+        let l0 = layer(
+            vec![
+                status(vec![pkg("python3-x", "1")]),
+                list("python3-x", Some("s390x"), &[SIX]),
+                py(SIX, "six"),
+            ],
+            &[],
+            &[],
+        );
+        assert_eq!(owned_by(&merge(&[l0]))["six"], None);
+    }
+
+    #[test]
+    fn same_file_records_for_apk_and_nested_archives() {
+        let mut db = FileResult {
+            path: "lib/apk/db/installed".into(),
+            cataloger: "apk".into(),
+            packages: vec![RawPackage {
+                kind: "apk".into(),
+                name: "py3-six".into(),
+                version: "1.16.0-r9".into(),
+                ..RawPackage::default()
+            }],
+            ..FileResult::default()
+        };
+        db.owned.push(Owned {
+            kind: "apk".into(),
+            name: "py3-six".into(),
+            arch: None,
+            db: None,
+            paths: vec![SIX.into(), "usr/share/java/a.jar".into()],
+        });
+        let mut nested = py("usr/share/java/a.jar:lib/b.jar", "b");
+        nested.packages[0].kind = "java-archive".into();
+        let inv = merge(&[layer(vec![db, py(SIX, "six"), nested], &[], &[])]);
+        let apk = inv.packages.iter().find(|p| p.kind == "apk").unwrap();
+        for p in inv.packages.iter().filter(|p| p.kind != "apk") {
+            assert_eq!(p.owned_by.as_ref(), Some(&apk.purl), "{}", p.name);
+        }
     }
 }

@@ -444,6 +444,9 @@ fn decompress(
     Ok((compression, stream_error))
 }
 
+/// Whether any cataloger sniffs content (computed once).
+static SNIFFING: std::sync::LazyLock<bool> = std::sync::LazyLock::new(catalog::any_sniffs);
+
 /// Collects what one layer contributes while its tar is walked.
 #[derive(Default)]
 struct Collector {
@@ -475,6 +478,21 @@ impl Collector {
         });
     }
 
+    /// A file over its cataloger's size limit: warned about, recorded as a placeholder (so it
+    /// still hides a lower layer's copy), not read.
+    fn over_limit(&mut self, path: &str, cat: &dyn catalog::Cataloger, size: u64) -> bool {
+        if size <= cat.max_size() {
+            return false;
+        }
+        self.result.warnings.push(format!(
+            "{path}: {size} bytes is over the {} cataloger's limit of {} bytes; skipped",
+            cat.name(),
+            cat.max_size()
+        ));
+        self.placeholder(path, cat);
+        true
+    }
+
     /// Read a wanted file's bytes (bounded) and parse them.
     fn read_file(
         &mut self,
@@ -483,19 +501,64 @@ impl Collector {
         size: u64,
         r: &mut impl Read,
     ) -> io::Result<()> {
-        if size > cat.max_size() {
-            self.result.warnings.push(format!(
-                "{path}: {size} bytes is over the {} cataloger's limit of {} bytes; skipped",
-                cat.name(),
-                cat.max_size()
-            ));
-            self.placeholder(path, cat);
+        if self.over_limit(path, cat, size) {
             return Ok(());
         }
         let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         r.take(size).read_to_end(&mut data)?;
         self.parse(path, cat, &data);
         Ok(())
+    }
+
+    /// A regular file no cataloger wants by path: read its first bytes and, if a sniffing
+    /// cataloger claims them, let it stream the rest. Files below
+    /// [`catalog::SNIFF_MIN_SIZE`] are not read at all, nor is anything when no cataloger sniffs.
+    fn sniff(&mut self, path: &str, size: u64, r: &mut impl Read) -> io::Result<()> {
+        if size < catalog::SNIFF_MIN_SIZE || !*SNIFFING {
+            return Ok(());
+        }
+        let mut head = [0u8; catalog::SNIFF_HEAD];
+        let n = fill(r, &mut head)?;
+        let head = &head[..n];
+        let Some(cat) = catalog::find_by_content(head) else {
+            return Ok(());
+        };
+        if self.over_limit(path, cat, size) {
+            return Ok(());
+        }
+        let mut rest = r.take(size - n as u64);
+        let sniffed = cat.parse_stream(path, head, &mut rest, size)?;
+        self.sniffed(path, cat, sniffed);
+        Ok(())
+    }
+
+    fn sniffed(&mut self, path: &str, cat: &dyn catalog::Cataloger, s: catalog::Sniffed) {
+        match s {
+            catalog::Sniffed::Found(fr) => self.add(fr),
+            catalog::Sniffed::Nothing => {}
+            catalog::Sniffed::Failed(msg) => {
+                self.result
+                    .warnings
+                    .push(format!("{path}: {} cataloger: {msg}", cat.name()));
+                self.placeholder(path, cat);
+            }
+        }
+    }
+
+    /// A hard link to a file a sniffing cataloger read in this layer: the same packages, here too.
+    fn sniffed_link(&mut self, path: &str, target: Option<&str>) {
+        let existing = target
+            .and_then(|t| self.index.get(t))
+            .map(|&i| self.result.files[i].clone());
+        if let Some(mut fr) = existing {
+            if catalog::CATALOGERS
+                .iter()
+                .any(|c| c.sniffs() && c.name() == fr.cataloger)
+            {
+                fr.path = path.to_string();
+                self.add(fr);
+            }
+        }
     }
 
     fn parse(&mut self, path: &str, cat: &dyn catalog::Cataloger, data: &[u8]) {
@@ -706,10 +769,22 @@ fn visit<R: Read>(entry: &mut tar::Entry<'_, R>, col: &mut Collector) -> io::Res
     if col.whiteout(dir, file) {
         return Ok(());
     }
+    let kind = entry.header().entry_type();
     let Some(cat) = catalog::find(&path) else {
+        // No cataloger wants the path: a sniffing cataloger may still want the content.
+        if kind.is_file() || kind == tar::EntryType::Continuous {
+            let size = entry.size();
+            col.sniff(&path, size, entry)?;
+        } else if kind.is_hard_link() {
+            let target = entry
+                .link_name()
+                .ok()
+                .flatten()
+                .and_then(|t| paths::normalize(&t.to_string_lossy()));
+            col.sniffed_link(&path, target.as_deref());
+        }
         return Ok(());
     };
-    let kind = entry.header().entry_type();
     if kind.is_file() || kind == tar::EntryType::Continuous || kind.is_gnu_sparse() {
         // For a sparse file `size` is the expanded size, and reading yields the holes as zeros.
         let size = entry.size();
@@ -856,6 +931,32 @@ fn check_digest(kind: &str, what: &str, expected: Option<&str>, actual: &str) ->
     }
 }
 
+/// A root filesystem's regular file that no cataloger wants by path: sniff it, and let a
+/// claiming cataloger read it at the offsets it needs.
+fn sniff_file(col: &mut Collector, rel: &str, entry: &walkdir::DirEntry) -> io::Result<()> {
+    if !*SNIFFING {
+        return Ok(());
+    }
+    // One path lookup per file (open, then fstat on the handle): a separate lstat first would
+    // cost a second lookup, the larger part of the time.
+    let mut f = File::open(entry.path())?;
+    let size = f.metadata()?.len();
+    if size < catalog::SNIFF_MIN_SIZE {
+        return Ok(());
+    }
+    let mut head = [0u8; catalog::SNIFF_HEAD];
+    let n = fill(&mut f, &mut head)?;
+    let Some(cat) = catalog::find_by_content(&head[..n]) else {
+        return Ok(());
+    };
+    if col.over_limit(rel, cat, size) {
+        return Ok(());
+    }
+    let sniffed = cat.parse_file(rel, &mut f, size)?;
+    col.sniffed(rel, cat, sniffed);
+    Ok(())
+}
+
 /// Catalog a root filesystem directory as one pseudo-layer. Symlinks are never followed.
 ///
 /// # Errors
@@ -894,12 +995,16 @@ pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
             continue;
         };
         let Some(rel) = rel.to_str() else { continue };
-        let Some(cat) = catalog::find(rel) else {
-            continue;
-        };
         if !entry.file_type().is_file() {
             continue;
         }
+        let Some(cat) = catalog::find(rel) else {
+            if let Err(e) = sniff_file(&mut col, rel, &entry) {
+                col.result.warnings.push(format!("{rel}: cannot read: {e}"));
+            }
+            col.check_packages(&root.display().to_string(), Limits::default())?;
+            continue;
+        };
         let res = File::open(entry.path()).and_then(|mut f| {
             let size = f.metadata()?.len();
             col.read_file(rel, cat, size, &mut f)
@@ -1051,6 +1156,49 @@ mod tests {
         assert!(matches!(e, Error::Layer { .. }), "{e}");
         let e = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap_err();
         assert!(matches!(e, Error::Layer { .. }), "{e}");
+    }
+
+    #[test]
+    fn executables_are_sniffed_and_other_files_skipped() {
+        use crate::catalog::exe::testutil::elf64;
+        use crate::catalog::gobinary::tests::{inline_blob, MODINFO};
+        let go = elf64(
+            &[
+                (".rodata", 2, &[5u8; 200_000]),
+                (".go.buildinfo", 3, &inline_blob("go1.22.0", MODINFO)),
+            ],
+            true,
+        );
+        let plain = elf64(&[(".data", 3, &[1u8; 4000])], false);
+        let mut link = header("usr/bin/app-link", b'1', 0);
+        link[157..157 + 11].copy_from_slice(b"usr/bin/app");
+        let mut h = tar::Header::from_byte_slice(&link).clone();
+        h.set_cksum();
+        let tar = end([
+            entry("lib/apk/db/installed", APK),
+            entry("usr/bin/app", &go),
+            h.as_bytes().to_vec(),
+            entry("usr/lib/libplain.so", &plain),
+            entry("usr/bin/tiny", b"\x7fELF\x02\x01\x01"),
+            entry("usr/share/doc/big.txt", &vec![b'x'; 100_000]),
+        ]
+        .concat());
+        let blob = TempBlob::new("sniff", &gzip(&tar));
+        let r = scan_layer(&blob.range(), None, Some(&sha(&tar)), Limits::default()).unwrap();
+        let paths: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["lib/apk/db/installed", "usr/bin/app", "usr/bin/app-link"],
+            "{:?}",
+            r.warnings
+        );
+        assert!(r.files[1]
+            .packages
+            .iter()
+            .any(|p| p.name == "stdlib" && p.version == "go1.22.0"));
+        assert_eq!(r.files[1].packages, r.files[2].packages);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert!(r.catalogers.contains(&"executable=1".to_string()));
     }
 
     #[test]

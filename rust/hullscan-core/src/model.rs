@@ -49,6 +49,29 @@ pub struct FileResult {
     /// a good one, a limit reached); merged into the inventory's warnings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Files an OS package database says its packages installed, kept only where a language
+    /// cataloger reads (see [`crate::catalog::owned_path_matters`]): what relates a language package
+    /// to the OS package that installed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned: Vec<Owned>,
+}
+
+/// Paths one OS package owns, as its package database lists them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owned {
+    /// `deb`, `apk` or `rpm`: the [`RawPackage::kind`] of the owner.
+    pub kind: String,
+    /// The owning package's name.
+    pub name: String,
+    /// Its architecture when the database says (dpkg `NAME:ARCH.list`, rpm); `None` matches any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Root-relative path of the database file that lists the owner as installed (dpkg's
+    /// `var/lib/dpkg/status` for a `.list` file); `None` for the file that carries this record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db: Option<String>,
+    /// Root-relative, normalised paths, sorted and without duplicates.
+    pub paths: Vec<String>,
 }
 
 /// Everything a layer contributes: its cataloged files and what it deletes from lower layers.
@@ -116,6 +139,12 @@ pub struct Package {
     pub layer_digest: String,
     /// Files (absolute paths in the image) the package was found in.
     pub locations: Vec<String>,
+    /// The purl of the OS package (deb, apk, rpm) whose database lists one of this language
+    /// package's locations, or the metadata directory holding it, among its files: syft's
+    /// `ownership-by-file-overlap` relationship, parent -> this package. The first purl in order
+    /// when several own it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<String>,
 }
 
 /// The squashed result of merging layer results in order.

@@ -106,7 +106,13 @@ pub fn for_package(p: &RawPackage, d: Option<&Distro>) -> String {
                 .filter(|s| !s.is_empty())
                 .map(|s| enc(s, false))
                 .collect();
-            format!("pkg:{ty}/{}@{}", segs.join("/"), enc(&p.version, false))
+            // Go's standard library: `go1.22.0` in build info, `1.22.0` in the purl (as syft
+            // writes it, and as the Go vulnerability database versions it).
+            let version = match (p.kind.as_str(), p.name.as_str()) {
+                ("go-module", "stdlib") => p.version.strip_prefix("go").unwrap_or(&p.version),
+                _ => p.version.as_str(),
+            };
+            format!("pkg:{ty}/{}@{}", segs.join("/"), enc(version, false))
         }
         other => format!(
             "pkg:generic/{}@{}",
@@ -150,6 +156,10 @@ mod language_tests {
         assert_eq!(
             purl("go-module", None, "github.com/anchore/syft", "v1.18.1"),
             "pkg:golang/github.com/anchore/syft@v1.18.1"
+        );
+        assert_eq!(
+            purl("go-module", None, "stdlib", "go1.22.0"),
+            "pkg:golang/stdlib@1.22.0"
         );
         assert_eq!(
             purl(

@@ -155,3 +155,29 @@ fn many_packages_through_the_hash_table() {
     assert_eq!(hits.len(), 4999);
     assert!(ids(&idx, q("npm", "pkg-5000", "0.0.1")).is_empty());
 }
+
+#[test]
+fn load_maps_the_file_and_checks_it() {
+    let dir = std::env::temp_dir().join(format!("hullscan-index-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut b = Builder::new();
+    b.add_json(PYSEC.as_bytes());
+    let good = b.finish();
+    let path = dir.join("index.bin");
+    std::fs::write(&path, &good).unwrap();
+    let idx = Index::load(&path).unwrap();
+    assert_eq!(ids(&idx, q("PyPI", "requests", "2.19.1")), ["PYSEC-1"]);
+    // Replacing the file (as the database does: a new file renamed into place) leaves the loaded
+    // index intact.
+    let tmp = dir.join("index.bin.tmp");
+    std::fs::write(&tmp, b"not an index").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    assert_eq!(ids(&idx, q("PyPI", "requests", "2.19.1")), ["PYSEC-1"]);
+    assert!(Index::load(&path).is_err());
+    for cut in [0, 10, good.len() - 1] {
+        std::fs::write(&path, &good[..cut]).unwrap();
+        assert!(Index::load(&path).is_err(), "cut {cut}");
+    }
+    assert!(Index::load(&dir.join("missing")).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

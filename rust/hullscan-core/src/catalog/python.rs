@@ -76,7 +76,6 @@ impl Cataloger for PythonCataloger {
             path: path.to_string(),
             cataloger: self.name().to_string(),
             packages,
-            release: None,
             ..FileResult::default()
         })
     }

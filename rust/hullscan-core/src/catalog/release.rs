@@ -64,7 +64,6 @@ impl Cataloger for ReleaseCataloger {
         Ok(FileResult {
             path: path.to_string(),
             cataloger: self.name().to_string(),
-            packages: Vec::new(),
             release: Some(map),
             ..FileResult::default()
         })

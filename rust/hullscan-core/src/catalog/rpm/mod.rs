@@ -3,7 +3,7 @@
 //! the tags we need from a blob.
 
 use super::Cataloger;
-use crate::model::{FileResult, RawPackage};
+use crate::model::{FileResult, Owned, RawPackage};
 
 pub mod bdb;
 pub mod header;
@@ -20,7 +20,8 @@ impl Cataloger for RpmCataloger {
     }
     fn version(&self) -> u32 {
         // 2: the backends are implemented (1 only ever produced "not implemented" warnings).
-        2
+        // 3: owned files (BASENAMES / DIRNAMES / DIRINDEXES) that language catalogers read.
+        3
     }
     fn patterns(&self) -> &'static [&'static str] {
         &[
@@ -53,8 +54,18 @@ impl Cataloger for RpmCataloger {
             return Err(super::too_many_packages());
         }
         let mut packages = Vec::with_capacity(blobs.len());
+        let mut owned = Vec::new();
         for blob in &blobs {
-            if let Some(p) = header::package(blob)? {
+            if let Some((p, paths)) = header::package_and_files(blob)? {
+                if !paths.is_empty() {
+                    owned.push(Owned {
+                        kind: p.kind.clone(),
+                        name: p.name.clone(),
+                        arch: p.arch.clone(),
+                        db: None,
+                        paths,
+                    });
+                }
                 packages.push(p);
             }
         }
@@ -62,7 +73,7 @@ impl Cataloger for RpmCataloger {
             path: path.to_string(),
             cataloger: self.name().to_string(),
             packages,
-            release: None,
+            owned,
             ..FileResult::default()
         })
     }
