@@ -1211,3 +1211,16 @@ def test_damaged_cache_entry_is_discarded_and_layer_reread(
     third = hullscan.inventory(img.source)
     assert third.layers[0].cached is True
     assert third.packages == first.packages
+
+
+BAD_DIGESTS = ["sha256:" + "a" * 64 + "\n", "sha256:" + "A" * 64, "sha256:../" + "a" * 61]
+
+
+@pytest.mark.parametrize("digest", BAD_DIGESTS)
+def test_digest_names_must_be_exact(digest: str) -> None:
+    """A digest names a path in the layout: anything but exactly ``sha256:`` and 64 lower-case hex
+    digits is refused (a trailing newline included, which ``$`` alone would let through)."""
+    from hullscan.sources.blobs import digest_path
+
+    with pytest.raises(HullscanError):
+        digest_path(digest)

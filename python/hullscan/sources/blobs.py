@@ -136,7 +136,7 @@ class BlobLocation:
 
 def digest_path(digest: str) -> str:
     """``sha256:HEX`` -> ``blobs/sha256/HEX``; anything else is refused (a digest names a path)."""
-    m = _DIGEST.match(digest)
+    m = _DIGEST.fullmatch(digest)
     if m is None:
         if isinstance(digest, str) and ":" in digest and not digest.startswith("sha256:"):
             raise ImageFormatError(f"unsupported digest algorithm in {digest!r}")
