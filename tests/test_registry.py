@@ -619,6 +619,7 @@ def test_progress_only_when_asked_or_on_a_terminal(
     err = capsys.readouterr().err
     assert "pulling" in err
     assert "1/1 layers" in err
+    assert "[########################] 100%" in err
 
 
 # -- must-show 4: faults ----------------------------------------------------------------------------

@@ -130,7 +130,11 @@ class Progress:
                 return
             self._last = now
             mb = f"{self.done_bytes / 1e6:.1f}/{self.total_bytes / 1e6:.1f} MB"
-            sys.stderr.write(f"\r{self.label}: {self.done_layers}/{self.total_layers} layers, {mb}\x1b[K")
+            share = min(1.0, self.done_bytes / self.total_bytes) if self.total_bytes else 1.0
+            bar = "#" * round(24 * share)
+            layers = f"{self.done_layers}/{self.total_layers} layers"
+            line = f"{self.label} [{bar:<24}] {share:4.0%} {layers}, {mb}"
+            sys.stderr.write(f"\r{line}\x1b[K")
             sys.stderr.flush()
             self._shown = True
 
