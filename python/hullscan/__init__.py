@@ -22,6 +22,7 @@ from hullscan.errors import (
 )
 from hullscan.inventory import inventory
 from hullscan.model import Distro, Inventory, Layer, Package
+from hullscan.sbom import sbom
 from hullscan.scan import Finding, ScanResult, scan
 from hullscan.sources.registry_config import RegistryConfig
 
@@ -52,5 +53,6 @@ __all__ = [
     "SourceError",
     "__version__",
     "inventory",
+    "sbom",
     "scan",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hullscan import __version__, cli_registry, cli_scan
-from hullscan.errors import DatabaseNotFoundError, HullscanError
+from hullscan.errors import DatabaseNotFoundError, HullscanError, SourceError
 from hullscan.inventory import inventory
 from hullscan.model import Inventory
 
@@ -71,9 +72,66 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     inv.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
     cli_registry.add_arguments(inv)
+    _sbom_parser(sub)
     _db_parser(sub)
     cli_scan.add_parser(sub)
     return p
+
+
+def _sbom_parser(sub: Any) -> None:
+    sb = sub.add_parser(
+        "sbom",
+        help="write the SBOM of an image (CycloneDX 1.6 / 1.5 or SPDX 2.3 JSON)",
+        description="Inventory SOURCE and write its SBOM. The output is deterministic: the time is "
+        "recorded only with --timestamp (or $SOURCE_DATE_EPOCH); SPDX, which requires one, then "
+        "records the Unix epoch.",
+    )
+    sb.add_argument("source", help="any source `hullscan inventory` takes")
+    sb.add_argument("--format", choices=("cyclonedx-json", "spdx-json"), default="cyclonedx-json")
+    sb.add_argument("--spec-version", help="CycloneDX 1.6 (default) or 1.5; SPDX 2.3")
+    sb.add_argument("--timestamp", help="ISO 8601 time to record, or `now`")
+    sb.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
+    sb.add_argument("--output", "-o", help="write to this file instead of standard output")
+    sb.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
+    sb.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+    cli_registry.add_arguments(sb)
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    if text is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        return datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else None
+    if text == "now":
+        return datetime.now(UTC)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as e:
+        raise SourceError(f"--timestamp {text!r} is not an ISO 8601 time") from e
+
+
+def _sbom_command(args: argparse.Namespace) -> int:
+    from hullscan.sbom import write
+
+    inv = inventory(
+        args.source,
+        platform=args.platform,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        registries=cli_registry.config(args),
+        progress=args.progress,
+    )
+    try:
+        text = write(inv, args.format, spec_version=args.spec_version, timestamp=_timestamp(args.timestamp))
+    except ValueError as e:
+        raise SourceError(str(e)) from e
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    for w in inv.warnings:
+        print(f"hullscan: warning: {_oneline(w)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _db_parser(sub: Any) -> None:
@@ -211,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "db":
             return _db_command(args)
+        if args.command == "sbom":
+            return _sbom_command(args)
         if args.command == "scan":
             return cli_scan.run(args, _oneline)
         if args.command == "inventory":

@@ -10,7 +10,7 @@ from typing import Any
 from hullscan import _core, sources
 from hullscan.cache import LayerCache, ensure_dir
 from hullscan.cache import cache_dir as resolve_cache_dir
-from hullscan.errors import LimitExceededError
+from hullscan.errors import LimitExceededError, SourceError
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sources.blobs import BlobStore
 from hullscan.sources.image import LayerSpec
@@ -44,7 +44,8 @@ def inventory(
     """Inventory an image or root filesystem.
 
     ``source`` is ``oci-dir:PATH``, ``oci-archive:PATH``, ``docker-archive:PATH``, ``dir:PATH``,
-    ``registry:REF``, ``docker:REF``, or a bare path (sniffed) or image reference.
+    ``registry:REF``, ``docker:REF``, ``sbom:FILE`` (CycloneDX, SPDX or syft JSON: the packages its
+    purls name), or a bare path (sniffed) or image reference.
     ``platform`` (``os/arch[/variant]``) picks one image of a multi-platform index; the default is
     linux/amd64, or the only image. Layer results are cached by diff_id and cataloger versions in
     the cache directory (``$HULLSCAN_CACHE_DIR`` or the user cache dir); registry blobs are kept
@@ -57,6 +58,12 @@ def inventory(
     """
     text = os.fspath(source)
     spec = sources.parse(text)
+    if spec.kind == "sbom":
+        from hullscan.sbom.reader import read_sbom
+
+        if spec.path.is_dir():
+            raise SourceError(f"{text}: an SBOM is a file, not a directory")
+        return read_sbom(spec.path)
     if spec.kind == "dir":
         result = _core.scan_dir(spec.path)
         layer = Layer(index=0, digest="", diff_id="", compression="dir")

@@ -1,5 +1,6 @@
 """Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, ``registry:``,
-``docker:``, or a bare path (sniffed) or image reference (when no such path exists)."""
+``docker:``, ``sbom:`` (a CycloneDX, SPDX or syft JSON file), or a bare path (sniffed) or image
+reference (when no such path exists)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hullscan.sources.blobs import (
 from hullscan.sources.image import ResolvedImage, resolve_docker_archive, resolve_oci
 from hullscan.sources.registry_ref import Reference, looks_like_path, parse_reference
 
-SCHEMES = ("oci-dir", "oci-archive", "docker-archive", "dir")
+SCHEMES = ("oci-dir", "oci-archive", "docker-archive", "dir", "sbom")
 #: Sources named by an image reference rather than a path.
 REF_SCHEMES = ("registry", "docker")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
