@@ -150,9 +150,9 @@ def test_read_back_same_packages(
         }
 
 
-def test_os_owned_language_packages_are_related(inventories: dict[str, hullscan.Inventory]) -> None:
-    """Debian's OS packages own no language package in minbase, so the ownership is shown on the
-    coverage tree or skipped when it has none; the image component contains the rest."""
+def test_image_contains_every_package(inventories: dict[str, hullscan.Inventory]) -> None:
+    """The image component depends on (CycloneDX) / CONTAINS (SPDX) its OS and every package that
+    no OS package installed (ownership: test_ownership_relationships)."""
     inv = inventories["alpine"]
     doc = json.loads(write(inv, "cyclonedx-json"))
     deps = {d["ref"]: d["dependsOn"] for d in doc["dependencies"]}
@@ -359,3 +359,77 @@ def test_large_sbom_reads_fast(tmp_path: Path) -> None:
     written = time.perf_counter() - t
     assert read < 2
     assert written < 2
+
+
+@pytest.mark.parametrize(("fmt", "version"), FORMATS)
+def test_round_trip_language_findings(
+    edge_fixtures: Path, tmp_path: Path, fmt: str, version: str | None
+) -> None:
+    """syft's coverage tree (PyPI, npm, Maven, Go, Cargo, ... packages) against the language
+    advisories: the SBOM gives the same findings as the tree."""
+    from hullscan import db
+
+    osv = DATA / "advisories/osv"
+    db.import_paths([osv / e / "all.zip" for e in ("PyPI", "npm", "Maven", "Go", "crates.io")]).close()
+    source = f"dir:{edge_fixtures / COVERAGE}"
+    direct = hullscan.scan(source, offline=True)
+    assert {f.package.ecosystem for f in direct.findings} >= {"PyPI", "Maven"}
+    path = tmp_path / "coverage.sbom.json"
+    path.write_text(hullscan.sbom(source, fmt, spec_version=version))
+    assert _findings(hullscan.scan(f"sbom:{path}", offline=True)) == _findings(direct)
+
+
+APK_DB = """C:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=
+P:py3-six
+V:1.16.0-r9
+A:x86_64
+L:MIT
+o:py3-six
+F:usr/lib/python3.12/site-packages/six-1.16.0.dist-info
+R:METADATA
+
+C:Q1BBBBBBBBBBBBBBBBBBBBBBBBBBB=
+P:zlib
+V:1.3.1-r1
+A:x86_64
+L:Zlib
+o:zlib
+F:lib
+R:libz.so.1
+
+"""
+
+
+@pytest.mark.parametrize(("fmt", "version"), FORMATS)
+def test_ownership_relationships(tmp_path: Path, fmt: str, version: str | None) -> None:
+    """An apk package that installed a dist-info: the OS package contains the language package in
+    the SBOM, and reading it back keeps ``owned_by`` (so the PyPI copy is matched through apk)."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text("ID=alpine\nVERSION_ID=3.20.3\n")
+    (root / "lib/apk/db").mkdir(parents=True)
+    (root / "lib/apk/db/installed").write_text(APK_DB)
+    meta = root / "usr/lib/python3.12/site-packages/six-1.16.0.dist-info/METADATA"
+    meta.parent.mkdir(parents=True)
+    meta.write_text("Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\nLicense: MIT\n")
+    inv = hullscan.inventory(f"dir:{root}")
+    (six,) = (p for p in inv.packages if p.kind == "python")
+    (apk,) = (p for p in inv.packages if p.name == "py3-six")
+    assert six.owned_by == apk.purl
+    text = write(inv, fmt, spec_version=version)
+    doc = json.loads(text)
+    if fmt == "cyclonedx-json":
+        deps = {d["ref"]: d["dependsOn"] for d in doc["dependencies"]}
+        assert deps[apk.purl] == [six.purl]
+        assert six.purl not in deps["image"]
+    else:
+        ids = {p["externalRefs"][0]["referenceLocator"]: p["SPDXID"] for p in doc["packages"][2:]}
+        assert {
+            "spdxElementId": ids[apk.purl],
+            "relationshipType": "CONTAINS",
+            "relatedSpdxElement": ids[six.purl],
+        } in doc["relationships"]
+    path = tmp_path / "own.json"
+    path.write_text(text)
+    back = hullscan.inventory(f"sbom:{path}")
+    assert {(p.purl, p.owned_by) for p in back.packages} == {(p.purl, p.owned_by) for p in inv.packages}
