@@ -433,3 +433,28 @@ def test_ownership_relationships(tmp_path: Path, fmt: str, version: str | None) 
     path.write_text(text)
     back = hullscan.inventory(f"sbom:{path}")
     assert {(p.purl, p.owned_by) for p in back.packages} == {(p.purl, p.owned_by) for p in inv.packages}
+
+
+GOLDEN = REPO / "tests" / "golden" / "sbom"
+
+
+@pytest.mark.parametrize(("fmt", "version"), FORMATS)
+def test_golden_alpine(inventories: dict[str, hullscan.Inventory], fmt: str, version: str | None) -> None:
+    """The Alpine 3.20.3 image's SBOMs byte for byte (the test data path replaced by a
+    placeholder). ``HULLSCAN_UPDATE_GOLDEN=1`` rewrites them; review the diff."""
+    name = f"alpine-3.20.3.{fmt}" + (f"-{version}" if version else "") + ".json"
+    text = write(inventories["alpine"], fmt, spec_version=version).replace(str(DATA), "${HULLSCAN_TEST_DATA}")
+    path = GOLDEN / name
+    if os.environ.get("HULLSCAN_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.is_file(), f"{path} missing: run with HULLSCAN_UPDATE_GOLDEN=1"
+    assert text == path.read_text()
+
+
+def test_bare_json_path_is_an_sbom(tmp_path: Path, inventories: dict[str, hullscan.Inventory]) -> None:
+    path = tmp_path / "image.cdx.json"
+    path.write_text(write(inventories["alpine"], "cyclonedx-json"))
+    inv = hullscan.inventory(str(path))
+    assert inv.source_type == "sbom"
+    assert rows(inv) == rows(inventories["alpine"])

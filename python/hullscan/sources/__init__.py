@@ -82,7 +82,19 @@ def parse(text: str) -> SourceSpec:
         )
     # A file is an archive of some kind: which one is read from its members when it is opened
     # (see `settle`), so that a compressed archive is decompressed once, not once more to sniff it.
-    return SourceSpec(_sniff_dir(path) if path.is_dir() else "archive", path)
+    if path.is_dir():
+        return SourceSpec(_sniff_dir(path), path)
+    return SourceSpec("sbom" if _looks_like_json(path) else "archive", path)
+
+
+def _looks_like_json(path: Path) -> bool:
+    """A bare file that starts with ``{`` (after whitespace) is an SBOM, not an archive."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return head.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{")
 
 
 def _sniff_dir(path: Path) -> str:
