@@ -20,6 +20,7 @@ from referencing import Registry, Resource
 import hullscan
 from conftest import DATA, REPO, require_tool
 from hullscan.sbom import write
+from hullscan.sbom.common import spdx_expression
 from hullscan.scan import query_of
 
 ALPINE = DATA / "images/oci-layout/umoci-alpine-3.20.3-x86_64.oci-layout.tar"
@@ -76,6 +77,25 @@ def validate(v: jsonschema.protocols.Validator, doc: dict[str, Any]) -> None:
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:5])
 
 
+def library_validate(text: str, fmt: str, version: str | None, tmp_path: Path) -> None:
+    """The field's own validators: cyclonedx-python-lib's strict JSON validator, spdx-tools'
+    parser and full document validation (SPDX ids, relationships, licence expressions, URIs)."""
+    if fmt == "cyclonedx-json":
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+
+        schema = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}[version or "1.6"]
+        assert JsonStrictValidator(schema).validate_str(text) is None
+        return
+    from spdx_tools.spdx.parser.json import json_parser
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    path = tmp_path / "doc.spdx.json"
+    path.write_text(text)
+    messages = validate_full_spdx_document(json_parser.parse_from_file(str(path)))
+    assert not messages, [m.validation_message for m in messages[:5]]
+
+
 @pytest.mark.parametrize("name", ["alpine", "bookworm", "coverage"])
 @pytest.mark.parametrize(("fmt", "version"), FORMATS)
 def test_valid_against_official_schema(
@@ -84,12 +104,15 @@ def test_valid_against_official_schema(
     name: str,
     fmt: str,
     version: str | None,
+    tmp_path: Path,
 ) -> None:
     inv = inventories[name]
     assert inv.packages
     for ts in (None, datetime(2024, 5, 1, 12, 0, tzinfo=UTC)):
-        doc = json.loads(write(inv, fmt, spec_version=version, timestamp=ts))
+        text = write(inv, fmt, spec_version=version, timestamp=ts)
+        doc = json.loads(text)
         validate(validators[version or "spdx"], doc)
+        library_validate(text, fmt, version, tmp_path)
         if fmt == "spdx-json":
             purls = [r["referenceLocator"] for p in doc["packages"] for r in p.get("externalRefs", ())]
             os_ = [p for p in doc["packages"] if p.get("primaryPackagePurpose") == "OPERATING_SYSTEM"]
@@ -142,6 +165,10 @@ def test_read_back_same_packages(
     if inv.distro is not None:
         assert back.distro is not None
         assert back.distro.ecosystem == inv.distro.ecosystem
+    # Licences come back as written: a valid SPDX expression normalised, free text as it was.
+    lic = {(p.purl, spdx_expression(p.license) or p.license) for p in inv.packages}
+    assert {(p.purl, p.license) for p in back.packages} == lic
+    assert any(p.license for p in back.packages) == any(p.license for p in inv.packages)
     owned = {(p.purl, p.owned_by) for p in inv.packages if p.owned_by}
     assert {(p.purl, p.owned_by) for p in back.packages if p.owned_by} == owned
     if fmt == "cyclonedx-json":

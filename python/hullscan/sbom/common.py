@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import itertools
-import re
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from hullscan import __version__
 from hullscan.model import Inventory, Package
@@ -15,7 +15,6 @@ TOOL = "hullscan"
 TOOL_VERSION = __version__
 #: A namespace of hullscan's own for the name-based (v5) UUIDs of serial numbers.
 NAMESPACE = uuid.UUID("6d0c3f1e-5b1a-4c52-9a55-3f3f0e0b5e11")
-_SPDX_TOKEN = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.+-]*|AND|OR|WITH|\(|\))$")
 
 
 def sorted_packages(inv: Inventory) -> list[Package]:
@@ -46,23 +45,26 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.cache
+def _licensing() -> Any:
+    from license_expression import get_spdx_licensing
+
+    return get_spdx_licensing()
+
+
+@functools.lru_cache(maxsize=4096)
 def spdx_expression(text: str | None) -> str | None:
-    """``text`` when it reads as an SPDX licence expression (identifiers joined by AND / OR /
-    WITH, parentheses), else None."""
+    """``text`` as a valid SPDX licence expression of the SPDX licence list (normalised:
+    ``LGPL-2.1+`` is ``LGPL-2.1-or-later``), else None (``BSD``, ``GPL v2``: free text)."""
     if not text or len(text) > 1000:
         return None
-    tokens = text.replace("(", " ( ").replace(")", " ) ").split()
-    if not tokens or not all(_SPDX_TOKEN.match(t) for t in tokens):
+    try:
+        info = _licensing().validate(text)
+    except Exception:
         return None
-    if tokens[0] in ("AND", "OR", "WITH") or tokens[-1] in ("AND", "OR", "WITH"):
+    if info.errors or not info.normalized_expression:
         return None
-    # Two identifiers in a row are no expression ("GPL v2").
-    words = [t for t in tokens if t not in ("(", ")")]
-    ops = {"AND", "OR", "WITH"}
-    for a, b in itertools.pairwise(words):
-        if (a in ops) == (b in ops):
-            return None
-    return " ".join(tokens).replace("( ", "(").replace(" )", ")")
+    return str(info.normalized_expression)
 
 
 def image_name(inv: Inventory) -> str:

@@ -196,7 +196,8 @@ def _spdx(doc: dict[str, Any]) -> _Doc:
             locs = tuple(x for x in src.split("found in: ", 1)[1].split(", ") if x)
         lic = _s(p.get("licenseDeclared"))
         if lic in ("NOASSERTION", "NONE"):
-            lic = None
+            comments = _s(p.get("licenseComments")) or ""
+            lic = comments.removeprefix("declared: ") if comments.startswith("declared: ") else None
         sid = _s(p.get("SPDXID"))
         if sid:
             by_id[sid] = purl
