@@ -258,6 +258,50 @@ def test_syft_sboms_give_the_same_os_findings(tmp_path: Path, fmt: str) -> None:
     }
 
 
+def test_huge_sbom_is_refused_before_reading(tmp_path: Path) -> None:
+    from hullscan.sbom.reader import MAX_BYTES
+
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:  # sparse: nothing is written but the size
+        f.truncate(MAX_BYTES + 1)
+    with pytest.raises(hullscan.LimitExceededError):
+        hullscan.inventory(f"sbom:{path}")
+
+
+@pytest.mark.usefixtures("alpine_db")
+def test_cli_scan_sbom_same_findings(tmp_path: Path) -> None:
+    """``hullscan sbom`` then ``hullscan scan sbom:FILE``: the JSON findings of the image and of its
+    SBOM are the same."""
+    cmd = [sys.executable, "-m", "hullscan.cli"]
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    out = tmp_path / "a.spdx.json"
+    r = subprocess.run(
+        [*cmd, "sbom", str(ALPINE), "--format", "spdx-json", "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+
+    def findings(source: str) -> list[tuple[str, str, str]]:
+        r = subprocess.run(
+            [*cmd, "scan", source, "--offline", "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert r.returncode == 0, r.stderr
+        return sorted(
+            (f["id"], f["package"]["name"], f["package"]["purl"]) for f in json.loads(r.stdout)["findings"]
+        )
+
+    image = findings(str(ALPINE))
+    assert image
+    assert findings(f"sbom:{out}") == image
+
+
 def test_cli_sbom_then_scan(tmp_path: Path) -> None:
     out = tmp_path / "a.cdx.json"
     env_cmd = [sys.executable, "-m", "hullscan.cli"]

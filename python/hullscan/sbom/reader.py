@@ -21,7 +21,8 @@ from hullscan.errors import LimitExceededError, SourceError
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sbom.purl import KINDS, LANGUAGE_ECOSYSTEMS, OS_KINDS, PurlError, parse
 
-MAX_BYTES = 512 * 1024 * 1024
+#: A 2,000-package SBOM is about 2.5 MB; JSON parsed into Python objects takes several times its size.
+MAX_BYTES = 256 * 1024 * 1024
 MAX_PACKAGES = 1_000_000
 MAX_DEPTH = 32
 MAX_WARNINGS = 100
