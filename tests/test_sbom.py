@@ -529,3 +529,52 @@ def test_bare_json_path_is_an_sbom(tmp_path: Path, inventories: dict[str, hullsc
     inv = hullscan.inventory(str(path))
     assert inv.source_type == "sbom"
     assert rows(inv) == rows(inventories["alpine"])
+
+
+@pytest.mark.parametrize("fmt", ["json", "cyclonedx-json", "spdx-json"])
+def test_syft_sboms_of_language_tree(edge_fixtures: Path, tmp_path: Path, fmt: str) -> None:
+    """syft's SBOMs of its own coverage tree, scanned by hullscan, against the language advisories:
+    the packages both tools catalog give the same findings. Where the package lists differ, it is the
+    catalogers, not the SBOM: syft reads package databases anywhere (the tree keeps them under
+    /pkgs/var/lib/...; hullscan reads an image's own, at its root) and declared Python requirements
+    (requirements.txt, setup.py, Pipfile), which are not installed packages; purl types hullscan
+    has no ecosystem for (cocoapods, conan, ...) are skipped with a warning naming them."""
+    from hullscan import db
+
+    osv = DATA / "advisories/osv"
+    db.import_paths([osv / e / "all.zip" for e in ("PyPI", "npm", "Maven", "Go", "crates.io")]).close()
+    root = edge_fixtures / COVERAGE
+    out = tmp_path / f"syft.{fmt}"
+    r = subprocess.run(
+        [require_tool("syft"), "scan", f"dir:{root}", "-o", f"{fmt}={out}"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false"),
+    )
+    assert r.returncode == 0, r.stderr
+    direct = hullscan.scan(f"dir:{root}", offline=True)
+    via = hullscan.scan(f"sbom:{out}", offline=True)
+
+    def key(p: hullscan.Package) -> tuple[str, str, str]:
+        return (p.ecosystem, p.name.lower(), p.version)
+
+    both = {key(p) for p in direct.inventory.packages} & {key(p) for p in via.inventory.packages}
+    assert len(both) > 50
+
+    def findings(res: hullscan.ScanResult) -> set[tuple[str, tuple[str, str, str]]]:
+        keys = {
+            (f.id, (f.package.ecosystem, f.package.name.lower(), f.package.version)) for f in res.findings
+        }
+        return {(i, k) for i, k in keys if k in both}
+
+    assert findings(direct)
+    assert findings(via) == findings(direct)
+    only_syft = [p for p in via.inventory.packages if key(p) not in both]
+    for p in only_syft:
+        where = " ".join(p.locations)
+        if fmt == "json":  # syft's own JSON has every location; its CycloneDX / SPDX may not
+            declared = ("/requires/", "requirements", "setup.py", "Pipfile", "pyproject.toml")
+            assert "/pkgs/var/lib/" in where or any(d in where for d in declared), p
+    skipped = " ".join(via.inventory.warnings)
+    assert "cocoapods" in skipped
