@@ -174,6 +174,11 @@ def _spdx(doc: dict[str, Any]) -> _Doc:
     if pkgs is not None and not isinstance(pkgs, list):
         raise SbomFormatError("SPDX packages is not a list")
     by_id: dict[str, str] = {}
+    extracted: dict[str, str] = {}
+    for info in map(_dict, _list(doc.get("hasExtractedLicensingInfos"))):
+        ref, text = _s(info.get("licenseId")), _s(info.get("extractedText"))
+        if ref and text:
+            extracted[ref] = text
     for p in _list(pkgs):
         if not isinstance(p, dict):
             out.warnings.append("an SPDX package that is not an object skipped")
@@ -197,8 +202,9 @@ def _spdx(doc: dict[str, Any]) -> _Doc:
             locs = tuple(x for x in src.split("found in: ", 1)[1].split(", ") if x)
         lic = _s(p.get("licenseDeclared"))
         if lic in ("NOASSERTION", "NONE"):
-            comments = _s(p.get("licenseComments")) or ""
-            lic = comments.removeprefix("declared: ") if comments.startswith("declared: ") else None
+            lic = None
+        elif lic is not None and lic in extracted:
+            lic = extracted[lic]
         sid = _s(p.get("SPDXID"))
         if sid:
             by_id[sid] = purl

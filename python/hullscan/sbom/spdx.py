@@ -34,6 +34,10 @@ def _id(prefix: str, n: int, name: str) -> str:
     return f"SPDXRef-{prefix}-{n}-{_ID_CHARS.sub('-', name)[:64]}"
 
 
+def _license_ref(text: str, n: int) -> str:
+    return f"LicenseRef-{n}-{_ID_CHARS.sub('-', text)[:48].strip('-') or 'text'}"
+
+
 def _ref(purl: str) -> dict[str, str]:
     return {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}
 
@@ -88,8 +92,14 @@ def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
         sid = _id("Package", n, f"{p.kind}-{p.name}")
         ids.append(sid)
         first_id.setdefault(p.purl, sid)
+    extracted: dict[str, str] = {}  # free licence text -> its LicenseRef
     for p, sid in zip(packages, ids, strict=True):
         expr = spdx_expression(p.license)
+        if p.license and expr is None:
+            expr = extracted.get(p.license)
+            if expr is None:
+                expr = _license_ref(p.license, len(extracted) + 1)
+                extracted[p.license] = expr
         pkg: dict[str, Any] = {
             "SPDXID": sid,
             "name": p.name,
@@ -104,8 +114,6 @@ def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
             "comment": f"kind: {p.kind}; ecosystem: {p.ecosystem}; layer {p.layer_index}: "
             f"digest {p.layer_digest} diff_id {p.layer_diff_id}",
         }
-        if p.license and expr is None:
-            pkg["licenseComments"] = f"declared: {p.license}"
         if p.namespace:
             pkg["supplier"] = "NOASSERTION"
         if p.source_name:
@@ -132,4 +140,10 @@ def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
         "packages": out,
         "relationships": rels,
     }
+    if extracted:
+        # Licences stated as free text ("BSD", "GPL v2"): a LicenseRef each, with the text.
+        doc["hasExtractedLicensingInfos"] = [
+            {"licenseId": ref, "extractedText": text, "name": text[:200]}
+            for text, ref in sorted(extracted.items(), key=lambda kv: kv[1])
+        ]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
