@@ -409,6 +409,22 @@ def test_hostile_sbom_contents_are_warnings(tmp_path: Path) -> None:
     assert "does not start with pkg:" in text
 
 
+def test_many_distinct_distros_are_bounded(tmp_path: Path) -> None:
+    from hullscan.sbom.reader import MAX_DISTROS
+
+    comps = [
+        {"type": "library", "name": "zlib", "purl": f"pkg:apk/alpine/zlib@1.3.1-r1?distro=alpine-3.{i}.0"}
+        for i in range(MAX_DISTROS * 3)
+    ]
+    path = tmp_path / "distros.json"
+    path.write_text(json.dumps(_cdx(comps)))
+    inv = hullscan.inventory(f"sbom:{path}")
+    assert len(inv.packages) == MAX_DISTROS * 3
+    assert sum(1 for p in inv.packages if p.ecosystem) <= MAX_DISTROS
+    assert any(p.ecosystem == "Alpine:v3.20" for p in inv.packages)
+    assert "no known distro" in " ".join(inv.warnings)
+
+
 def test_large_sbom_reads_fast(tmp_path: Path) -> None:
     """2,000 packages written and read back (the issue's benchmark target is 200 ms each; here a
     loose bound, the measured times are in the benchmark)."""

@@ -26,6 +26,8 @@ MAX_BYTES = 256 * 1024 * 1024
 MAX_PACKAGES = 1_000_000
 MAX_DEPTH = 32
 MAX_WARNINGS = 100
+#: Distinct distros (``distro=`` qualifiers) resolved to an ecosystem; the rest match nowhere.
+MAX_DISTROS = 64
 
 
 class SbomFormatError(SourceError):
@@ -269,6 +271,8 @@ class _Ecosystems:
     def distro(self, id_: str, version: str, codename: str | None = None) -> Distro | None:
         key = (id_, version, codename)
         if key not in self.known:
+            if len(self.known) >= MAX_DISTROS:
+                return None
             self.known[key] = self._resolve(id_, version, codename)
         return self.known[key]
 
