@@ -23,7 +23,7 @@ from hullscan.errors import (
 from hullscan.inventory import inventory
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sbom import sbom
-from hullscan.scan import Finding, ScanResult, scan
+from hullscan.scan import Epss, Finding, Kev, ScanResult, Suppression, scan
 from hullscan.sources.registry_config import RegistryConfig
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "DatabaseNotFoundError",
     "DigestMismatchError",
     "Distro",
+    "Epss",
     "FeedFormatError",
     "Finding",
     "HullscanError",
@@ -41,6 +42,7 @@ __all__ = [
     "ImageNotFoundError",
     "InvalidVersionError",
     "Inventory",
+    "Kev",
     "Layer",
     "LayerError",
     "LimitExceededError",
@@ -51,6 +53,7 @@ __all__ = [
     "RegistryError",
     "ScanResult",
     "SourceError",
+    "Suppression",
     "__version__",
     "inventory",
     "sbom",

@@ -68,6 +68,48 @@ class Explanation:
 
 
 @dataclass(frozen=True, slots=True)
+class Epss:
+    """FIRST's Exploit Prediction Scoring System figure for the finding's CVE."""
+
+    #: Probability of exploitation activity in the next 30 days, 0..1.
+    score: float
+    #: Share of all scored CVEs with a lower or equal score, 0..1.
+    percentile: float
+    #: The day of the EPSS model run the score comes from (``YYYY-MM-DD``), when known.
+    date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Kev:
+    """The CISA Known Exploited Vulnerabilities catalog entry for the finding's CVE."""
+
+    date_added: str | None = None
+    due_date: str | None = None
+    #: ``Known`` or ``Unknown``, as the catalog says.
+    known_ransomware: str | None = None
+    required_action: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding was suppressed (it is then in ``ScanResult.suppressed``, not ``findings``)."""
+
+    #: ``ignore`` (an ignore-file rule) or ``vex`` (a VEX statement).
+    kind: str
+    #: VEX: ``not_affected`` or ``fixed``; an ignore rule: ``ignored``.
+    status: str
+    #: The rule's reason, or the VEX justification (``vulnerable_code_not_in_execute_path`` ...).
+    reason: str | None = None
+    #: The VEX impact statement or action statement, when given.
+    statement: str | None = None
+    #: The ignore file or VEX document it came from.
+    source: str = ""
+    #: The ignore rule's expiry date (``YYYY-MM-DD``), when it has one.
+    expires: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One vulnerability in one package (aliases grouped)."""
 
@@ -83,6 +125,11 @@ class Finding:
     explanation: Explanation
     #: Every advisory that reported it (one per alias group member that matched).
     advisories: tuple[str, ...] = ()
+    #: EPSS and KEV data for the CVE (or a CVE alias), when imported into the database.
+    epss: Epss | None = None
+    kev: Kev | None = None
+    #: Set on the findings in ``ScanResult.suppressed``: the rule or statement that suppressed it.
+    suppression: Suppression | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +138,8 @@ class ScanResult:
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...] = ()
     db: dict[str, Any] = field(default_factory=dict)
+    #: Findings an ignore rule or a VEX statement suppressed, each with its ``suppression``.
+    suppressed: tuple[Finding, ...] = ()
 
     @property
     def packages(self) -> tuple[Package, ...]:
@@ -99,26 +148,29 @@ class ScanResult:
     def to_dict(self) -> dict[str, Any]:
         inv = self.inventory.to_dict()
         inv.pop("schema_version", None)
-        findings = []
-        for f in self.findings:
-            d = asdict(f)
-            d["aliases"] = list(f.aliases)
-            d["fixed_versions"] = list(f.fixed_versions)
-            d["advisories"] = list(f.advisories)
-            d["explanation"]["locations"] = list(f.explanation.locations)
-            d["explanation"]["text"] = f.explanation.text()
-            findings.append(d)
+        findings = [_finding_dict(f) for f in self.findings]
         return {
             "schema_version": SCAN_SCHEMA_VERSION,
             "inventory_schema_version": INVENTORY_SCHEMA_VERSION,
             **inv,
             "findings": findings,
+            "suppressed": [_finding_dict(f) for f in self.suppressed],
             "warnings": list(self.inventory.warnings) + list(self.warnings),
             "db": self.db,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    d = asdict(f)
+    d["aliases"] = list(f.aliases)
+    d["fixed_versions"] = list(f.fixed_versions)
+    d["advisories"] = list(f.advisories)
+    d["explanation"]["locations"] = list(f.explanation.locations)
+    d["explanation"]["text"] = f.explanation.text()
+    return d
 
 
 def query_of(p: Package) -> tuple[str, str, str]:
@@ -318,4 +370,14 @@ def scan(
     return ScanResult(inv, tuple(findings), tuple(warnings), db_info)
 
 
-__all__ = ["Explanation", "Finding", "PackageRef", "ScanResult", "match", "scan"]
+__all__ = [
+    "Epss",
+    "Explanation",
+    "Finding",
+    "Kev",
+    "PackageRef",
+    "ScanResult",
+    "Suppression",
+    "match",
+    "scan",
+]
