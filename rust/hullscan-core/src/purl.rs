@@ -62,10 +62,17 @@ pub fn for_package(p: &RawPackage, d: Option<&Distro>) -> String {
                 q.push(("epoch", e.to_string()));
             }
             if let Some(src) = &p.source_name {
-                if src != &p.name {
-                    let upstream = match &p.source_version {
-                        Some(sv) if kind == "deb" && sv != &p.version => format!("{src}@{sv}"),
-                        _ => src.clone(),
+                // A binNMU (`foo 1.2-3+b1` built from `foo 1.2-3`) keeps its source name but
+                // not its source version: dpkg then records `Source: foo (1.2-3)`, and the
+                // qualifier carries it, as syft writes it.
+                let source_version = match &p.source_version {
+                    Some(sv) if kind == "deb" && sv != &p.version => Some(sv),
+                    _ => None,
+                };
+                if src != &p.name || source_version.is_some() {
+                    let upstream = match source_version {
+                        Some(sv) => format!("{src}@{sv}"),
+                        None => src.clone(),
                     };
                     q.push(("upstream", upstream));
                 }
@@ -231,6 +238,27 @@ mod tests {
         assert_eq!(
             for_package(&p, Some(&d)),
             "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
+        );
+        // A binNMU: same source name, older source version.
+        let binnmu = RawPackage {
+            name: "libfoo1".into(),
+            version: "1.2-3+b1".into(),
+            source_name: Some("libfoo1".into()),
+            source_version: Some("1.2-3".into()),
+            arch: None,
+            ..p.clone()
+        };
+        assert_eq!(
+            for_package(&binnmu, Some(&d)),
+            "pkg:deb/debian/libfoo1@1.2-3%2Bb1?distro=debian-12&upstream=libfoo1%401.2-3"
+        );
+        let same = RawPackage {
+            source_version: Some("1.2-3+b1".into()),
+            ..binnmu
+        };
+        assert_eq!(
+            for_package(&same, Some(&d)),
+            "pkg:deb/debian/libfoo1@1.2-3%2Bb1?distro=debian-12"
         );
         assert_eq!(normalize_python("Foo.Bar__baz"), "foo-bar-baz");
     }
