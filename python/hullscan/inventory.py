@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from hullscan import _core, sources
 from hullscan.cache import LayerCache, ensure_dir
 from hullscan.cache import cache_dir as resolve_cache_dir
+from hullscan.checks import check_config, redact
 from hullscan.errors import LimitExceededError, SourceError
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sources.blobs import BlobStore
@@ -117,12 +119,13 @@ def inventory(
                     compression=result.compression,
                     uncompressed_size=result.uncompressed_size,
                     cached=from_cache,
-                    created_by=ls.created_by,
+                    created_by=redact(ls.created_by) if ls.created_by is not None else None,
                 )
             )
     finally:
         store.close()
-    return _assemble(
+    image_config, config_findings = check_config(image.config) if image.config is not None else (None, ())
+    inv = _assemble(
         str(spec),
         spec.kind,
         results,
@@ -133,6 +136,7 @@ def inventory(
         image.platform,
         image.repo_tags,
     )
+    return replace(inv, config=image_config, config_findings=config_findings)
 
 
 def _key(ls: LayerSpec) -> tuple[object, ...]:

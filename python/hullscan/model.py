@@ -70,6 +70,44 @@ class Package:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageConfig:
+    """The parts of the image config that checks and reports use, every string redacted
+    (:func:`hullscan.checks.redact`): secrets in ENV or the history never leave hullscan."""
+
+    user: str | None = None
+    env: tuple[str, ...] = ()
+    exposed_ports: tuple[str, ...] = ()
+    #: The HEALTHCHECK test (``("CMD", ...)``, ``("NONE",)``), empty when there is none.
+    healthcheck: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    working_dir: str | None = None
+    #: ``created_by`` of every history entry, empty layers included.
+    history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFinding:
+    """A problem in how the image is configured (not a vulnerable package)."""
+
+    #: The check: ``HS-IMG-001`` root user, ``-002`` secret in ENV, ``-003`` secret in the build
+    #: history, ``-004`` sensitive port exposed, ``-005`` ADD from a URL, ``-006`` no HEALTHCHECK.
+    id: str
+    #: What exactly matched: ``root-user``, ``secret-env:aws-access-key-id``, ``sensitive-port:22``.
+    rule: str
+    title: str
+    severity: str
+    #: One line for people, with any secret redacted.
+    detail: str
+    #: Where in the config: ``config.User``, ``config.Env[3]``, ``history[5]``.
+    location: str
+    #: The layer a history step created, when it created one.
+    layer_index: int | None = None
+    #: The same check in tools users know (``Trivy DS002``).
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     """What is installed in an image: its distro, layers and packages."""
 
@@ -83,6 +121,10 @@ class Inventory:
     config_digest: str | None = None
     platform: str | None = None
     repo_tags: tuple[str, ...] = field(default_factory=tuple)
+    #: The image's configuration (redacted), when the source has a config blob.
+    config: ImageConfig | None = None
+    #: Findings of the configuration checks (:mod:`hullscan.checks`).
+    config_findings: tuple[ConfigFinding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``--format json`` output)."""
@@ -90,6 +132,10 @@ class Inventory:
         d["schema_version"] = INVENTORY_SCHEMA_VERSION
         for p in d["packages"]:
             p["locations"] = list(p["locations"])
+        if d["config"] is not None:
+            d["config"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["config"].items()}
+        for f in d["config_findings"]:
+            f["references"] = list(f["references"])
         return d
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -50,6 +50,8 @@ class ResolvedImage:
     platform: str | None = None
     repo_tags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The image config blob, parsed (hostile: checked by :mod:`hullscan.checks.config`).
+    config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +326,7 @@ def resolve_oci(store: BlobStore, platform: str | None, tag: str | None) -> Reso
         manifest_digest=desc["digest"],
         config_digest=config["__digest__"],
         platform=str(plat) if plat else None,
+        config=config,
     )
 
 
@@ -397,4 +400,5 @@ def resolve_docker_archive(store: BlobStore, platform: str | None) -> ResolvedIm
         platform=str(plat) if plat else None,
         repo_tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
         warnings=warnings,
+        config=config,
     )

@@ -327,6 +327,7 @@ class RegistrySource(BlobStore):
             platform=str(plat) if plat else None,
             repo_tags=[str(self.ref)] if self.ref.tag else [],
             warnings=warnings,
+            config=config,
         )
 
     def _choose(

@@ -1,0 +1,192 @@
+"""Image configuration checks on images built by the tests with umoci: root user, an AWS key in
+ENV, port 22 exposed, ADD from a URL, no HEALTHCHECK; each reported once, secrets redacted in every
+output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hullscan
+from hullscan.checks import check_config, redact
+from hullscan.checks.secrets import find
+from hullscan.sbom import write as write_sbom
+from imagebuild import extract_rootfs, oci_archive, oci_from_rootfs, run
+
+# AWS's documented example credentials: the shapes are real, the values are published examples.
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+GITLAB = "glpat-" + "Zq8Xb3TmK2pLw9RvN4cY"
+SECRETS = (ACCESS_KEY, SECRET_KEY, GITLAB, "K7MDENG")
+
+
+@pytest.fixture(scope="module")
+def risky_image(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Alpine 3.20.3 configured the way the checks look for."""
+    work = tmp_path_factory.mktemp("risky")
+    rootfs = extract_rootfs(
+        data_dir / "images" / "alpine-minirootfs" / "alpine-minirootfs-3.20.3-x86_64.tar.gz", work / "rootfs"
+    )
+    layout = work / "layout"
+    ref = oci_from_rootfs(rootfs, layout, "risky")
+    run(
+        "umoci", "config", "--image", ref,
+        "--config.env", f"AWS_ACCESS_KEY_ID={ACCESS_KEY}",
+        "--config.env", f"AWS_SECRET_ACCESS_KEY={SECRET_KEY}",
+        "--config.env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--config.exposedports", "22/tcp",
+        "--config.exposedports", "8080/tcp",
+        "--history.created_by", f"/bin/sh -c #(nop)  ENV AWS_ACCESS_KEY_ID={ACCESS_KEY}",
+    )  # fmt: skip
+    run(
+        "umoci", "config", "--image", ref,
+        "--history.created_by", "ADD https://downloads.example.invalid/tool.tar.gz /opt/",
+    )  # fmt: skip
+    run(
+        "umoci", "config", "--image", ref,
+        "--history.created_by", f"/bin/sh -c curl -H 'PRIVATE-TOKEN: {GITLAB}' -o /tmp/x https://git.invalid/x",
+    )  # fmt: skip
+    return oci_archive(layout, "risky", work / "risky.tar")
+
+
+@pytest.fixture(scope="module")
+def safe_image(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("safe")
+    rootfs = extract_rootfs(
+        data_dir / "images" / "alpine-minirootfs" / "alpine-minirootfs-3.20.3-x86_64.tar.gz", work / "rootfs"
+    )
+    layout = work / "layout"
+    ref = oci_from_rootfs(rootfs, layout, "safe")
+    run(
+        "umoci", "config", "--image", ref, "--config.user", "65534:65534", "--config.exposedports", "8080/tcp"
+    )
+    return oci_archive(layout, "safe", work / "safe.tar")
+
+
+def _rules(inv: hullscan.Inventory) -> list[str]:
+    return sorted(f.rule for f in inv.config_findings)
+
+
+def test_each_problem_reported_once(risky_image: Path) -> None:
+    inv = hullscan.inventory(risky_image)
+    assert _rules(inv) == [
+        "add-from-url",
+        "no-healthcheck",
+        "root-user",
+        "secret-env:aws-access-key-id",
+        "secret-env:aws-secret-access-key",
+        "secret-history:gitlab-token",
+        "sensitive-port:22",
+    ]
+    by_rule = {f.rule: f for f in inv.config_findings}
+    assert by_rule["root-user"].id == "HS-IMG-001"
+    assert by_rule["sensitive-port:22"].severity == "high"
+    assert by_rule["secret-env:aws-access-key-id"].severity == "critical"
+    assert by_rule["secret-env:aws-access-key-id"].location.startswith("config.Env[")
+    assert by_rule["secret-history:gitlab-token"].location.startswith("history[")
+    # 8080 is not a sensitive port; the ENV line of the history is the ENV finding, not a second one.
+    assert not any("8080" in f.rule for f in inv.config_findings)
+    assert inv.config is not None
+    assert inv.config.exposed_ports == ("22/tcp", "8080/tcp")
+
+
+def test_a_safe_configuration_has_only_the_missing_healthcheck(safe_image: Path) -> None:
+    inv = hullscan.inventory(safe_image)
+    # OCI image configs have no HEALTHCHECK field, so images built by OCI tools always lack one.
+    assert _rules(inv) == ["no-healthcheck"]
+    assert inv.config is not None
+    assert inv.config.user == "65534:65534"
+
+
+def test_secrets_are_redacted_in_every_output(risky_image: Path) -> None:
+    inv = hullscan.inventory(risky_image)
+    texts = {"inventory-json": inv.to_json(), "repr": repr(inv)}
+    for fmt in ("cyclonedx-json", "spdx-json"):
+        texts[fmt] = write_sbom(inv, fmt)
+    cli = [sys.executable, "-m", "hullscan.cli"]
+    for args in (["inventory", str(risky_image)], ["inventory", "--format", "json", str(risky_image)]):
+        proc = subprocess.run([*cli, *args], capture_output=True, text=True, check=True)
+        texts[" ".join(args[:-1])] = proc.stdout + proc.stderr
+    for name, text in texts.items():
+        for secret in SECRETS:
+            assert secret not in text, f"{secret[:4]}... leaked in {name}"
+    # The findings say what was found, with the value masked.
+    detail = next(f.detail for f in inv.config_findings if f.rule == "secret-env:aws-access-key-id")
+    assert "AKIA****" in detail
+    assert json.loads(texts["inventory-json"])["config"]["env"][0] == "AWS_ACCESS_KEY_ID=AKIA****"
+
+
+def test_layer_history_is_redacted(risky_image: Path) -> None:
+    inv = hullscan.inventory(risky_image)
+    assert inv.config is not None
+    assert any("glpat-****" in h for h in inv.config.history)
+    assert all(GITLAB not in (layer.created_by or "") for layer in inv.layers)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "github-token"),
+        ("xoxb-123456789012-abcdefABCDEF", "slack-token"),
+        ("AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "google-api-key"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "private-key"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
+        ("npm_" + "A" * 36, "npm-token"),
+    ],
+)
+def test_secret_rules(text: str, rule: str) -> None:
+    hits = find(f"x {text} y")
+    assert [h.rule.id for h in hits] == [rule]
+    assert text not in redact(f"x {text} y")
+
+
+@pytest.mark.parametrize(
+    ("env", "flagged"),
+    [
+        ("DB_PASSWORD=hunter2hunter2", True),
+        ("API_TOKEN=0123456789abcdef", True),
+        ("DB_PASSWORD_FILE=/run/secrets/db", False),
+        ("DB_PASSWORD=$DB_PASSWORD_FROM_ENV", False),
+        ("TOKEN_URL=https://auth.invalid/token", False),
+        ("PASSWORD=short", False),
+        ("PATH=/usr/bin", False),
+    ],
+)
+def test_secrets_named_by_their_variable(env: str, flagged: bool) -> None:
+    _, findings = check_config(
+        {"config": {"User": "app", "Env": [env], "Healthcheck": {"Test": ["CMD", "true"]}}}
+    )
+    assert [f.rule for f in findings] == (["secret-env:env-named-secret"] if flagged else [])
+    assert (env.partition("=")[2] not in redact(env)) is flagged
+
+
+def test_healthcheck_and_users() -> None:
+    def rules(cfg: dict[str, object]) -> list[str]:
+        return sorted(f.rule for f in check_config({"config": cfg})[1])
+
+    assert rules({"User": "root", "Healthcheck": {"Test": ["CMD", "true"]}}) == ["root-user"]
+    assert rules({"User": "0:0", "Healthcheck": {"Test": ["NONE"]}}) == ["no-healthcheck", "root-user"]
+    assert rules({"User": "nobody", "Healthcheck": {"Test": ["CMD-SHELL", "curl -f localhost"]}}) == []
+    assert rules(
+        {"User": "1000", "Healthcheck": {"Test": ["CMD", "x"]}, "ExposedPorts": {"3389/tcp": {}}}
+    ) == ["sensitive-port:3389"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"config": None},
+        {"config": {"Env": "AWS=1", "ExposedPorts": ["22/tcp"], "User": 0, "Healthcheck": "x"}},
+        {"config": {"Env": [1, None, {"a": 1}]}, "history": "nope"},
+        {"history": [None, 1, {"created_by": 5}, {"created_by": "x" * 1_000_000}]},
+    ],
+)
+def test_hostile_configs_never_crash(config: dict[str, object]) -> None:
+    image_config, findings = check_config(config)
+    assert all(len(h) <= 64 * 1024 for h in image_config.history)
+    assert "root-user" in {f.rule for f in findings}
