@@ -133,12 +133,17 @@ def test_layer_history_is_redacted(risky_image: Path) -> None:
         ("ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "github-token"),
         ("xoxb-123456789012-abcdefABCDEF", "slack-token"),
         ("AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "google-api-key"),
-        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "private-key"),
-        ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAwJ4b0FmX3l3Yx1Cq2s1wT7h9Jd8sR0kZ\n"
+            "-----END RSA PRIVATE KEY-----",
+            "private-key",
+        ),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "private-key"),
         ("npm_" + "A" * 36, "npm-token"),
     ],
 )
 def test_secret_rules(text: str, rule: str) -> None:
+    # The rules are the Rust core's, which layer files are searched with too.
     hits = find(f"x {text} y")
     assert [h.rule.id for h in hits] == [rule]
     assert text not in redact(f"x {text} y")
@@ -190,3 +195,60 @@ def test_hostile_configs_never_crash(config: dict[str, object]) -> None:
     image_config, findings = check_config(config)
     assert all(len(h) <= 64 * 1024 for h in image_config.history)
     assert "root-user" in {f.rule for f in findings}
+
+
+@pytest.fixture(scope="module")
+def key_image(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Alpine with an RSA private key (made by openssl) at /root/.ssh/id_rsa in a layer of its own,
+    a copy of it in a test-fixture directory (not a leak), and a .env with a token that a later
+    layer deletes (still in the image's blobs)."""
+    work = tmp_path_factory.mktemp("keys")
+    rootfs = extract_rootfs(
+        data_dir / "images" / "alpine-minirootfs" / "alpine-minirootfs-3.20.3-x86_64.tar.gz", work / "rootfs"
+    )
+    layout = work / "layout"
+    ref = oci_from_rootfs(rootfs, layout, "keys")
+    key = run("openssl", "genrsa", "2048")
+    (work / "ssh" / ".ssh").mkdir(parents=True)
+    (work / "ssh" / ".ssh" / "id_rsa").write_text(key)
+    (work / "ssh" / "app" / "tests").mkdir(parents=True)
+    (work / "ssh" / "app" / "tests" / "fixture_key.pem").write_text(key)
+    run("umoci", "insert", "--image", ref, work / "ssh" / ".ssh", "/root/.ssh")
+    run("umoci", "insert", "--image", ref, work / "ssh" / "app", "/app")
+    (work / "env").mkdir()
+    (work / "env" / ".env").write_text(f"# deploy settings\nREGION=eu-west-1\nGITLAB_TOKEN={GITLAB}\n")
+    run("umoci", "insert", "--image", ref, work / "env" / ".env", "/app/.env")
+    run("umoci", "insert", "--image", ref, "--whiteout", "/app/.env")
+    body = "".join(key.strip().splitlines()[1:3])
+    return oci_archive(layout, "keys", work / "keys.tar"), body
+
+
+def test_secrets_in_layer_files(key_image: tuple[Path, str]) -> None:
+    image, key_body = key_image
+    inv = hullscan.inventory(image, secrets=True)
+    files = sorted((f.rule, f.location, f.layer_index) for f in inv.config_findings if f.id == "HS-IMG-007")
+    assert files == [
+        ("secret-file:gitlab-token", "/app/.env:3", 3),
+        ("secret-file:private-key", "/root/.ssh/id_rsa:1", 1),
+    ]
+    text = inv.to_json()
+    assert key_body not in text
+    assert GITLAB not in text
+    assert "glpat-****" in text
+    # Not asked: not searched (and the layer cache keeps the two kinds of result apart).
+    plain = hullscan.inventory(image)
+    assert not any(f.id == "HS-IMG-007" for f in plain.config_findings)
+    again = hullscan.inventory(image, secrets=True)
+    assert all(layer.cached for layer in again.layers)
+    assert [f.location for f in again.config_findings] == [f.location for f in inv.config_findings]
+
+
+def test_secrets_in_a_root_filesystem(key_image: tuple[Path, str], tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "srv").mkdir(parents=True)
+    (root / "srv" / "settings.py").write_text(f"AWS_KEY = '{ACCESS_KEY}'\n")
+    (root / "srv" / "logo.png").write_bytes(b"\x89PNG\r\n" + ACCESS_KEY.encode())
+    inv = hullscan.inventory(f"dir:{root}", secrets=True)
+    assert [(f.rule, f.location) for f in inv.config_findings] == [
+        ("secret-file:aws-access-key-id", "/srv/settings.py:1")
+    ]

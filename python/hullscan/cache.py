@@ -19,7 +19,7 @@ from platformdirs import user_cache_dir
 from hullscan import _core
 from hullscan.errors import CacheError
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -46,14 +46,23 @@ def catalogers_key() -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-class LayerCache:
-    """Layer results by (diff_id, cataloger versions)."""
+def secrets_key() -> str:
+    """A short stable hash of the secret rules (layer results searched for secrets are kept apart,
+    under both keys)."""
+    joined = "\n".join("\t".join(r) for r in _core.secret_rules())
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / "layers" / catalogers_key()
+
+class LayerCache:
+    """Layer results by (diff_id, cataloger versions); with ``secrets``, results whose files were
+    also searched for secrets, by the secret rules too."""
+
+    def __init__(self, root: Path, *, secrets: bool = False) -> None:
+        key = catalogers_key() + (f"-secrets-{secrets_key()}" if secrets else "")
+        self.root = root / "layers" / key
 
     def _path(self, diff_id: str) -> Path | None:
-        if not _DIGEST.match(diff_id):
+        if not _DIGEST.fullmatch(diff_id):
             return None
         return self.root / (diff_id.split(":", 1)[1] + ".json")
 

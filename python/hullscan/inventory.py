@@ -11,7 +11,7 @@ from typing import Any
 from hullscan import _core, sources
 from hullscan.cache import LayerCache, ensure_dir
 from hullscan.cache import cache_dir as resolve_cache_dir
-from hullscan.checks import check_config, redact
+from hullscan.checks import check_config, file_secrets, redact
 from hullscan.errors import LimitExceededError, SourceError
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sources.blobs import BlobStore
@@ -24,13 +24,14 @@ from hullscan.sources.registry_config import RegistryConfig
 MAX_IMAGE_PACKAGES = 1_000_000
 
 
-def _scan(spec: LayerSpec) -> _core.LayerResult:
+def _scan(spec: LayerSpec, secrets: bool) -> _core.LayerResult:
     return _core.scan_layer(
         spec.blob.path,
         spec.blob.offset,
         spec.blob.length,
         expected_digest=spec.digest,
         expected_diff_id=spec.diff_id,
+        secrets=secrets,
     )
 
 
@@ -42,6 +43,7 @@ def inventory(
     use_cache: bool = True,
     registries: RegistryConfig | str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    secrets: bool = False,
 ) -> Inventory:
     """Inventory an image or root filesystem.
 
@@ -54,7 +56,8 @@ def inventory(
     there too, by digest. ``registries`` is a :class:`RegistryConfig` or the path of a registry
     settings file (default: ``$HULLSCAN_REGISTRIES`` or the user config dir's
     ``registries.toml``). ``progress``: a status line on stderr while pulling (default: when stderr
-    is a terminal).
+    is a terminal). ``secrets``: also search the layers' files for secrets (reported, masked, in
+    ``config_findings`` as ``HS-IMG-007``; the image config is always checked).
 
     Raises a :class:`hullscan.errors.HullscanError` subclass on bad input.
     """
@@ -67,11 +70,12 @@ def inventory(
             raise SourceError(f"{text}: an SBOM is a file, not a directory")
         return read_sbom(spec.path)
     if spec.kind == "dir":
-        result = _core.scan_dir(spec.path)
+        result = _core.scan_dir(spec.path, secrets=secrets)
         layer = Layer(index=0, digest="", diff_id="", compression="dir")
-        return _assemble(str(spec), spec.kind, [result], [layer], [], None, None, None, [])
+        inv = _assemble(str(spec), spec.kind, [result], [layer], [], None, None, None, [])
+        return replace(inv, config_findings=file_secrets([result], inv.layers))
     root = resolve_cache_dir(cache_dir)
-    cache = LayerCache(root) if use_cache else None
+    cache = LayerCache(root, secrets=secrets) if use_cache else None
     store = _open(spec, root, registries, progress)
     try:
         spec = sources.settle(spec, store)
@@ -92,7 +96,7 @@ def inventory(
         # arrives; local stores have them already.
         fetch = store.fetch if isinstance(store, RegistrySource) else iter
         for ls in fetch(list(todo.values())):
-            result = _scan(ls)
+            result = _scan(ls, secrets)
             if cache is not None:
                 problem = cache.put(result)
                 if problem is not None:
@@ -136,7 +140,9 @@ def inventory(
         image.platform,
         image.repo_tags,
     )
-    return replace(inv, config=image_config, config_findings=config_findings)
+    return replace(
+        inv, config=image_config, config_findings=config_findings + file_secrets(results, inv.layers)
+    )
 
 
 def _key(ls: LayerSpec) -> tuple[object, ...]:

@@ -349,15 +349,24 @@ def scan(
     os_owned: bool = False,
     registries: RegistryConfig | str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    secrets: bool = False,
 ) -> ScanResult:
     """Inventory ``source`` and match it against the advisory database.
 
     ``db`` is an index file or a database generation directory; by default the current database in
     the cache dir (updated first if there is none, unless ``offline``). ``os_owned``: also match
     language packages an OS package installed against their language ecosystem (see
-    :func:`match`). ``registries`` and ``progress`` are as for :func:`hullscan.inventory`.
+    :func:`match`). ``registries``, ``progress`` and ``secrets`` are as for
+    :func:`hullscan.inventory`.
     """
-    inv = inventory(source, platform=platform, cache_dir=cache_dir, registries=registries, progress=progress)
+    inv = inventory(
+        source,
+        platform=platform,
+        cache_dir=cache_dir,
+        registries=registries,
+        progress=progress,
+        secrets=secrets,
+    )
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index, os_owned=os_owned)
     if db_info.get("stale"):

@@ -1,6 +1,7 @@
 """Checks of how an image is configured, from its config blob: runs as root, secrets in ENV or in
 the build history, sensitive ports exposed, ``ADD`` from a URL, no HEALTHCHECK.
 
+``HS-IMG-007`` reports the secrets the Rust core finds inside layer files, when asked to search.
 Each check has a stable id (``HS-IMG-...``) and the Dockerfile rule of Trivy / hadolint that users
 know it by. The image config is hostile input: every string is bounded and type-checked, and every
 string that is kept (ENV, history) is redacted (:func:`hullscan.checks.secrets.redact`).
@@ -9,10 +10,12 @@ string that is kept (ENV, history) is redacted (:func:`hullscan.checks.secrets.r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
+from hullscan import _core
 from hullscan.checks import secrets
-from hullscan.model import ConfigFinding, ImageConfig
+from hullscan.model import ConfigFinding, ImageConfig, Layer
 
 #: Ports whose exposure Inspector-style checks flag: remote shells and databases.
 SENSITIVE_PORTS = {
@@ -180,4 +183,25 @@ def check(config: dict[str, Any]) -> tuple[ImageConfig, tuple[ConfigFinding, ...
     return image_config, tuple(findings)
 
 
-__all__ = ["SENSITIVE_PORTS", "check"]
+def file_secrets(results: Sequence[_core.LayerResult], layers: Sequence[Layer]) -> tuple[ConfigFinding, ...]:
+    """``HS-IMG-007`` findings for the secrets the Rust core found in layer files (masked there).
+    A file a later layer deleted is still reported: its bytes stay in the image's blobs."""
+    out = []
+    for i, result in enumerate(results):
+        layer = layers[i] if i < len(layers) else None
+        for path, rule, title, severity, line, masked in result.secrets:
+            out.append(
+                ConfigFinding(
+                    id="HS-IMG-007",
+                    rule=f"secret-file:{rule}",
+                    title=f"{title} in a file",
+                    severity=severity,
+                    detail=f"{title} in /{path} line {line}: {masked}",
+                    location=f"/{path}:{line}",
+                    layer_index=layer.index if layer is not None else i,
+                )
+            )
+    return tuple(out)
+
+
+__all__ = ["SENSITIVE_PORTS", "check", "file_secrets"]

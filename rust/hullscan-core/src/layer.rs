@@ -42,6 +42,10 @@ pub struct Limits {
     /// Most packages one layer (or root filesystem) may contribute: each costs hundreds of bytes
     /// in every later step, and a layer of a million one-line metadata files is an attack.
     pub max_packages: u64,
+    /// Also search the contents of files no cataloger reads for secrets (text files up to
+    /// [`crate::secrets::MAX_FILE_SIZE`], outside documentation and test directories). Off by
+    /// default: it reads most small files of the layer.
+    pub secrets: bool,
 }
 
 impl Default for Limits {
@@ -52,6 +56,7 @@ impl Default for Limits {
             ratio_floor: 256 << 20,
             max_entries: 10_000_000,
             max_packages: 200_000,
+            secrets: false,
         }
     }
 }
@@ -454,6 +459,8 @@ struct Collector {
     index: std::collections::HashMap<String, usize>,
     /// Packages in `result.files`.
     packages: u64,
+    /// Search unclaimed files for secrets.
+    secrets: bool,
 }
 
 impl Collector {
@@ -514,13 +521,25 @@ impl Collector {
     /// cataloger claims them, let it stream the rest. Files below
     /// [`catalog::SNIFF_MIN_SIZE`] are not read at all, nor is anything when no cataloger sniffs.
     fn sniff(&mut self, path: &str, size: u64, r: &mut impl Read) -> io::Result<()> {
-        if size < catalog::SNIFF_MIN_SIZE || !*SNIFFING {
+        let search = self.wants_secrets(path, size);
+        if !search && (size < catalog::SNIFF_MIN_SIZE || !*SNIFFING) {
             return Ok(());
         }
         let mut head = [0u8; catalog::SNIFF_HEAD];
         let n = fill(r, &mut head)?;
         let head = &head[..n];
-        let Some(cat) = catalog::find_by_content(head) else {
+        let found = if size >= catalog::SNIFF_MIN_SIZE && *SNIFFING {
+            catalog::find_by_content(head)
+        } else {
+            None
+        };
+        let Some(cat) = found else {
+            if search {
+                let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                data.extend_from_slice(head);
+                r.take(size - n as u64).read_to_end(&mut data)?;
+                self.search_secrets(path, &data);
+            }
             return Ok(());
         };
         if self.over_limit(path, cat, size) {
@@ -530,6 +549,32 @@ impl Collector {
         let sniffed = cat.parse_stream(path, head, &mut rest, size)?;
         self.sniffed(path, cat, sniffed);
         Ok(())
+    }
+
+    fn wants_secrets(&self, path: &str, size: u64) -> bool {
+        self.secrets
+            && size > 0
+            && size <= crate::secrets::MAX_FILE_SIZE
+            && crate::secrets::wants_path(path)
+    }
+
+    /// Record the secrets in a file's bytes (binary files are skipped), masked.
+    fn search_secrets(&mut self, path: &str, data: &[u8]) {
+        if crate::secrets::is_binary(data) {
+            return;
+        }
+        for h in crate::secrets::find(data) {
+            let rule = &crate::secrets::RULES[h.rule];
+            let text = String::from_utf8_lossy(&data[h.start..h.end]);
+            self.result.secrets.push(crate::model::SecretFinding {
+                path: path.to_string(),
+                rule: rule.id.to_string(),
+                title: rule.title.to_string(),
+                severity: rule.severity.to_string(),
+                line: h.line as u64,
+                masked: crate::secrets::mask(&text, rule.keep),
+            });
+        }
     }
 
     fn sniffed(&mut self, path: &str, cat: &dyn catalog::Cataloger, s: catalog::Sniffed) {
@@ -841,7 +886,10 @@ pub fn scan_layer(
     let (tx, rx) = sync_channel::<Chunk>(8);
     let (pool_tx, pool_rx) = channel::<Vec<u8>>();
     let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let mut col = Collector::default();
+    let mut col = Collector {
+        secrets: limits.secrets,
+        ..Collector::default()
+    };
     let (walked, produced) = std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let tx = tx;
@@ -917,6 +965,7 @@ pub fn scan_layer(
     result.compressed_size = produced.size;
     result.uncompressed_size = uncompressed_size;
     result.catalogers = catalog::versions();
+    result.secrets_searched = limits.secrets;
     Ok(result)
 }
 
@@ -934,19 +983,30 @@ fn check_digest(kind: &str, what: &str, expected: Option<&str>, actual: &str) ->
 /// A root filesystem's regular file that no cataloger wants by path: sniff it, and let a
 /// claiming cataloger read it at the offsets it needs.
 fn sniff_file(col: &mut Collector, rel: &str, entry: &walkdir::DirEntry) -> io::Result<()> {
-    if !*SNIFFING {
+    if !*SNIFFING && !col.secrets {
         return Ok(());
     }
     // One path lookup per file (open, then fstat on the handle): a separate lstat first would
     // cost a second lookup, the larger part of the time.
     let mut f = File::open(entry.path())?;
     let size = f.metadata()?.len();
-    if size < catalog::SNIFF_MIN_SIZE {
+    let search = col.wants_secrets(rel, size);
+    if !search && (size < catalog::SNIFF_MIN_SIZE || !*SNIFFING) {
         return Ok(());
     }
     let mut head = [0u8; catalog::SNIFF_HEAD];
     let n = fill(&mut f, &mut head)?;
-    let Some(cat) = catalog::find_by_content(&head[..n]) else {
+    let found = if size >= catalog::SNIFF_MIN_SIZE && *SNIFFING {
+        catalog::find_by_content(&head[..n])
+    } else {
+        None
+    };
+    let Some(cat) = found else {
+        if search {
+            let mut data = head[..n].to_vec();
+            f.take(size - n as u64).read_to_end(&mut data)?;
+            col.search_secrets(rel, &data);
+        }
         return Ok(());
     };
     if col.over_limit(rel, cat, size) {
@@ -963,6 +1023,14 @@ fn sniff_file(col: &mut Collector, rel: &str, entry: &walkdir::DirEntry) -> io::
 /// [`Error::Io`] when the root cannot be read, [`Error::Limit`] past the default
 /// [`Limits::max_packages`].
 pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
+    scan_dir_with(root, Limits::default())
+}
+
+/// [`scan_dir`] with [`Limits`] (of which a root filesystem uses `max_packages` and `secrets`).
+///
+/// # Errors
+/// As [`scan_dir`].
+pub fn scan_dir_with(root: &std::path::Path, limits: Limits) -> Result<LayerResult> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root.display().to_string(), e))?;
     if !meta.is_dir() {
         return Err(Error::io(
@@ -970,7 +1038,10 @@ pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
             io::Error::new(io::ErrorKind::InvalidInput, "not a directory"),
         ));
     }
-    let mut col = Collector::default();
+    let mut col = Collector {
+        secrets: limits.secrets,
+        ..Collector::default()
+    };
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -1002,7 +1073,7 @@ pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
             if let Err(e) = sniff_file(&mut col, rel, &entry) {
                 col.result.warnings.push(format!("{rel}: cannot read: {e}"));
             }
-            col.check_packages(&root.display().to_string(), Limits::default())?;
+            col.check_packages(&root.display().to_string(), limits)?;
             continue;
         };
         let res = File::open(entry.path()).and_then(|mut f| {
@@ -1012,11 +1083,12 @@ pub fn scan_dir(root: &std::path::Path) -> Result<LayerResult> {
         if let Err(e) = res {
             col.result.warnings.push(format!("{rel}: cannot read: {e}"));
         }
-        col.check_packages(&root.display().to_string(), Limits::default())?;
+        col.check_packages(&root.display().to_string(), limits)?;
     }
     let mut result = col.result;
     result.compression = "dir".into();
     result.catalogers = catalog::versions();
+    result.secrets_searched = limits.secrets;
     Ok(result)
 }
 

@@ -11,8 +11,9 @@ pub mod model;
 pub mod osv;
 pub mod paths;
 pub mod purl;
+pub mod secrets;
 pub mod version;
 
 pub use error::{Error, Result};
-pub use layer::{scan_dir, scan_layer, BlobRange, Limits};
+pub use layer::{scan_dir, scan_dir_with, scan_layer, BlobRange, Limits};
 pub use model::{Distro, FileResult, Inventory, LayerResult, Package, RawPackage};

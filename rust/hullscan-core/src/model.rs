@@ -93,6 +93,27 @@ pub struct LayerResult {
     pub warnings: Vec<String>,
     /// `name=version` of every cataloger that read this layer (part of the cache key).
     pub catalogers: Vec<String>,
+    /// Whether file contents were searched for secrets ([`crate::Limits::secrets`]).
+    #[serde(default)]
+    pub secrets_searched: bool,
+    /// Secrets found in this layer's files (masked), when searched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretFinding>,
+}
+
+/// A secret in a layer's file, reported by rule, path and line; the value itself is masked.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretFinding {
+    /// Root-relative path of the file.
+    pub path: String,
+    /// The rule's id (`aws-access-key-id`, `private-key`, ...).
+    pub rule: String,
+    pub title: String,
+    pub severity: String,
+    /// 1-based line of the match.
+    pub line: u64,
+    /// The match with all but a public prefix masked (`AKIA****`).
+    pub masked: String,
 }
 
 /// The distribution of the squashed image.

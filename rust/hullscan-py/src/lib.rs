@@ -125,6 +125,29 @@ impl LayerResult {
     fn package_count(&self) -> usize {
         self.inner.files.iter().map(|f| f.packages.len()).sum()
     }
+    /// Whether file contents were searched for secrets.
+    #[getter]
+    fn secrets_searched(&self) -> bool {
+        self.inner.secrets_searched
+    }
+    /// Secrets in this layer's files: `(path, rule, title, severity, line, masked value)`.
+    #[getter]
+    fn secrets(&self) -> Vec<(String, String, String, String, u64, String)> {
+        self.inner
+            .secrets
+            .iter()
+            .map(|s| {
+                (
+                    s.path.clone(),
+                    s.rule.clone(),
+                    s.title.clone(),
+                    s.severity.clone(),
+                    s.line,
+                    s.masked.clone(),
+                )
+            })
+            .collect()
+    }
     /// Serialise (JSON bytes) for the layer cache.
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let v = serde_json::to_vec(&self.inner)
@@ -163,6 +186,7 @@ fn limits(
         ratio_floor: ratio_floor.unwrap_or(d.ratio_floor),
         max_entries: max_entries.unwrap_or(d.max_entries),
         max_packages: max_packages.unwrap_or(d.max_packages),
+        secrets: false,
     }
 }
 
@@ -171,7 +195,7 @@ fn limits(
 #[pyfunction]
 #[pyo3(signature = (path, offset=0, length=None, expected_digest=None, expected_diff_id=None,
                     max_uncompressed=None, max_ratio=None, ratio_floor=None, max_entries=None,
-                    max_packages=None))]
+                    max_packages=None, secrets=false))]
 #[allow(clippy::too_many_arguments)]
 fn scan_layer(
     py: Python<'_>,
@@ -185,19 +209,23 @@ fn scan_layer(
     ratio_floor: Option<u64>,
     max_entries: Option<u64>,
     max_packages: Option<u64>,
+    secrets: bool,
 ) -> PyResult<LayerResult> {
     let blob = core::BlobRange {
         path,
         offset,
         length,
     };
-    let lim = limits(
-        max_uncompressed,
-        max_ratio,
-        ratio_floor,
-        max_entries,
-        max_packages,
-    );
+    let lim = core::Limits {
+        secrets,
+        ..limits(
+            max_uncompressed,
+            max_ratio,
+            ratio_floor,
+            max_entries,
+            max_packages,
+        )
+    };
     let inner = py
         .allow_threads(|| {
             core::scan_layer(
@@ -211,11 +239,55 @@ fn scan_layer(
     Ok(LayerResult { inner })
 }
 
-/// Catalog a root filesystem directory as one pseudo-layer (symlinks are not followed).
+/// Catalog a root filesystem directory as one pseudo-layer (symlinks are not followed);
+/// `secrets`: also search file contents for secrets.
 #[pyfunction]
-fn scan_dir(py: Python<'_>, path: PathBuf) -> PyResult<LayerResult> {
-    let inner = py.allow_threads(|| core::scan_dir(&path)).map_err(to_py)?;
+#[pyo3(signature = (path, secrets=false))]
+fn scan_dir(py: Python<'_>, path: PathBuf, secrets: bool) -> PyResult<LayerResult> {
+    let lim = core::Limits {
+        secrets,
+        ..core::Limits::default()
+    };
+    let inner = py
+        .allow_threads(|| core::scan_dir_with(&path, lim))
+        .map_err(to_py)?;
     Ok(LayerResult { inner })
+}
+
+/// Every secret rule: `(id, title, severity, pattern)` (part of the layer cache key when layer
+/// files are searched).
+#[pyfunction]
+fn secret_rules() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+    core::secrets::RULES
+        .iter()
+        .map(|r| (r.id, r.title, r.severity, r.pattern()))
+        .collect()
+}
+
+/// The secrets in `text` (configuration values, history lines): `(rule id, title, severity,
+/// start, end, keep)` per match, spans in characters, in order. The rules are those layer files
+/// are searched with.
+#[pyfunction]
+fn find_secrets(
+    text: &str,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    usize,
+    usize,
+)> {
+    let hits = core::secrets::find(text.as_bytes());
+    // Byte offsets to character offsets for Python slicing.
+    let mut out = Vec::with_capacity(hits.len());
+    for h in hits {
+        let r = &core::secrets::RULES[h.rule];
+        let start = text[..h.start].chars().count();
+        let end = start + text[h.start..h.end].chars().count();
+        out.push((r.id, r.title, r.severity, start, end, r.keep));
+    }
+    out
 }
 
 /// Merge layer results, lowest first, into the squashed inventory; returns it as JSON text.
@@ -608,6 +680,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge_layers, m)?)?;
     m.add_function(wrap_pyfunction!(cataloger_versions, m)?)?;
     m.add_function(wrap_pyfunction!(catalogers, m)?)?;
+    m.add_function(wrap_pyfunction!(find_secrets, m)?)?;
+    m.add_function(wrap_pyfunction!(secret_rules, m)?)?;
     m.add_function(wrap_pyfunction!(version_key, m)?)?;
     m.add_function(wrap_pyfunction!(build_index, m)?)?;
     m.add_class::<AdvisoryIndex>()?;
