@@ -1,0 +1,186 @@
+"""SPDX 2.3 tag-value: the document model of :func:`~hullscan.sbom.spdx.to_spdx_dict` rendered as
+tag-value, and tag-value parsed back into that model (the form the SBOM reader takes).
+
+One table maps the model's keys to tags both ways. Single-line values cannot hold a line break
+(a name with one would forge the next tag), so line breaks in them become spaces; free text goes
+in ``<text>...</text>``, where a literal ``</text>`` (which would end it early) is broken up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hullscan.errors import SbomFormatError
+from hullscan.model import Inventory
+from hullscan.sbom.spdx import to_spdx_dict
+
+#: Document keys -> tags, in the order written.
+_DOC = (
+    ("spdxVersion", "SPDXVersion"),
+    ("dataLicense", "DataLicense"),
+    ("SPDXID", "SPDXID"),
+    ("name", "DocumentName"),
+    ("documentNamespace", "DocumentNamespace"),
+)
+#: Package keys -> tags (``checksums``, ``externalRefs`` and ``filesAnalyzed`` are special).
+_PACKAGE = (
+    ("name", "PackageName"),
+    ("SPDXID", "SPDXID"),
+    ("versionInfo", "PackageVersion"),
+    ("supplier", "PackageSupplier"),
+    ("downloadLocation", "PackageDownloadLocation"),
+    ("filesAnalyzed", "FilesAnalyzed"),
+    ("checksums", "PackageChecksum"),
+    ("sourceInfo", "PackageSourceInfo"),
+    ("licenseConcluded", "PackageLicenseConcluded"),
+    ("licenseDeclared", "PackageLicenseDeclared"),
+    ("copyrightText", "PackageCopyrightText"),
+    ("description", "PackageDescription"),
+    ("comment", "PackageComment"),
+    ("externalRefs", "ExternalRef"),
+    ("primaryPackagePurpose", "PrimaryPackagePurpose"),
+)
+_TEXT_TAGS = {"PackageSourceInfo", "PackageDescription", "PackageComment"}
+_PACKAGE_TAGS = {tag: key for key, tag in _PACKAGE}
+_DOC_TAGS = {tag: key for key, tag in _DOC}
+MAX_LINE_TAGS = 10_000_000
+
+
+def _line(value: object) -> str:
+    return " ".join(str(value).splitlines()).strip() or "NOASSERTION"
+
+
+def _text(value: object) -> str:
+    return "<text>" + str(value).replace("</text>", "</ text>") + "</text>"
+
+
+def render_tag_value(doc: dict[str, Any]) -> str:
+    """An SPDX document model (as :func:`to_spdx_dict` returns it) as tag-value text."""
+    out: list[str] = ["## Document Information"]
+    for key, tag in _DOC:
+        out.append(f"{tag}: {_line(doc[key])}")
+    out += ["", "## Creation Information"]
+    for creator in doc["creationInfo"]["creators"]:
+        out.append(f"Creator: {_line(creator)}")
+    out.append(f"Created: {doc['creationInfo']['created']}")
+    known = {k for k, _ in _PACKAGE}
+    for p in doc["packages"]:
+        unknown = set(p) - known
+        assert not unknown, f"package keys the tag-value writer does not render: {unknown}"
+        out += ["", "## Package Information"]
+        for key, tag in _PACKAGE:
+            if key not in p:
+                continue
+            v = p[key]
+            if key == "filesAnalyzed":
+                out.append(f"{tag}: {str(v).lower()}")
+            elif key == "checksums":
+                out += [f"{tag}: {c['algorithm']}: {c['checksumValue']}" for c in v]
+            elif key == "externalRefs":
+                out += [
+                    f"{tag}: {r['referenceCategory'].replace('_', '-')} {r['referenceType']} "
+                    f"{_line(r['referenceLocator']).replace(' ', '%20')}"
+                    for r in v
+                ]
+            elif key == "primaryPackagePurpose":
+                out.append(f"{tag}: {v.replace('_', '-')}")
+            elif tag in _TEXT_TAGS:
+                out.append(f"{tag}: {_text(v)}")
+            else:
+                out.append(f"{tag}: {_line(v)}")
+    infos = doc.get("hasExtractedLicensingInfos") or []
+    if infos:
+        out += ["", "## License Information"]
+    for info in infos:
+        out.append(f"LicenseID: {info['licenseId']}")
+        out.append(f"ExtractedText: {_text(info['extractedText'])}")
+        out.append(f"LicenseName: {_line(info['name'])}")
+    out += ["", "## Relationships"]
+    for r in doc["relationships"]:
+        out.append(f"Relationship: {r['spdxElementId']} {r['relationshipType']} {r['relatedSpdxElement']}")
+    return "\n".join(out) + "\n"
+
+
+def to_spdx_tag_value(inv: Inventory, *, timestamp: datetime | None = None) -> str:
+    """SPDX 2.3 tag-value text: the same content as :func:`~hullscan.sbom.spdx.to_spdx`."""
+    return render_tag_value(to_spdx_dict(inv, timestamp=timestamp))
+
+
+def _pairs(text: str) -> list[tuple[str, str, int]]:
+    """``(tag, value, line number)`` of every tag; ``<text>`` values may span lines."""
+    out: list[tuple[str, str, int]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        tag, sep, value = line.partition(":")
+        if not sep or not tag.strip().isalnum():
+            raise SbomFormatError(f"line {i}: not an SPDX tag-value line: {line[:80]!r}")
+        value = value.strip()
+        start = i
+        if value.startswith("<text>"):
+            value = value[len("<text>") :]
+            parts = []
+            while "</text>" not in value:
+                parts.append(value)
+                if i >= len(lines):
+                    raise SbomFormatError(f"line {start}: <text> is never closed")
+                value = lines[i]
+                i += 1
+            parts.append(value.split("</text>", 1)[0])
+            value = "\n".join(parts).strip()
+        out.append((tag.strip(), value, start))
+        if len(out) > MAX_LINE_TAGS:
+            raise SbomFormatError(f"more than {MAX_LINE_TAGS} tags")
+    return out
+
+
+def parse_tag_value(text: str) -> dict[str, Any]:
+    """SPDX tag-value text as the SPDX JSON object model (the keys the reader uses); unknown tags
+    are ignored, a malformed line is an :class:`SbomFormatError`."""
+    doc: dict[str, Any] = {"packages": [], "relationships": [], "hasExtractedLicensingInfos": []}
+    pkg: dict[str, Any] | None = None
+    info: dict[str, Any] | None = None
+    for tag, value, lineno in _pairs(text):
+        if tag == "PackageName":
+            pkg = {"name": value}
+            doc["packages"].append(pkg)
+            info = None
+        elif tag in ("FileName", "SnippetSPDXID"):
+            pkg = info = None  # files and snippets: their tags are not a package's
+        elif tag == "LicenseID":
+            info = {"licenseId": value}
+            doc["hasExtractedLicensingInfos"].append(info)
+            pkg = None
+        elif tag == "ExtractedText" and info is not None:
+            info["extractedText"] = value
+        elif tag == "LicenseName" and info is not None:
+            info["name"] = value
+        elif tag == "Relationship":
+            words = value.split()
+            if len(words) != 3:
+                raise SbomFormatError(f"line {lineno}: relationship {value[:80]!r} is not A TYPE B")
+            doc["relationships"].append(
+                {"spdxElementId": words[0], "relationshipType": words[1], "relatedSpdxElement": words[2]}
+            )
+        elif tag == "RelationshipComment" and doc["relationships"]:
+            doc["relationships"][-1]["comment"] = value
+        elif pkg is not None and tag in _PACKAGE_TAGS:
+            key = _PACKAGE_TAGS[tag]
+            if key == "externalRefs":
+                words = value.split()
+                if len(words) == 3:
+                    ref = {"referenceCategory": words[0], "referenceType": words[1]}
+                    pkg.setdefault("externalRefs", []).append({**ref, "referenceLocator": words[2]})
+            elif key == "primaryPackagePurpose":
+                pkg[key] = value.replace("-", "_")
+            elif key not in ("checksums", "filesAnalyzed"):
+                pkg[key] = value
+        elif tag in _DOC_TAGS and pkg is None and info is None:
+            doc[_DOC_TAGS[tag]] = value
+    if "spdxVersion" not in doc:
+        raise SbomFormatError("SPDX tag-value without SPDXVersion")
+    return doc
