@@ -7,6 +7,7 @@ in ``<text>...</text>``, where a literal ``</text>`` (which would end it early) 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -44,14 +45,16 @@ _TEXT_TAGS = {"PackageSourceInfo", "PackageDescription", "PackageComment"}
 _PACKAGE_TAGS = {tag: key for key, tag in _PACKAGE}
 _DOC_TAGS = {tag: key for key, tag in _DOC}
 MAX_LINE_TAGS = 10_000_000
+#: Control characters other than tab and line breaks (a NUL, a terminal escape) become U+FFFD.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _line(value: object) -> str:
-    return " ".join(str(value).splitlines()).strip() or "NOASSERTION"
+    return _CONTROL.sub("\ufffd", " ".join(str(value).splitlines())).strip() or "NOASSERTION"
 
 
 def _text(value: object) -> str:
-    return "<text>" + str(value).replace("</text>", "</ text>") + "</text>"
+    return "<text>" + _CONTROL.sub("\ufffd", str(value)).replace("</text>", "</ text>") + "</text>"
 
 
 def render_tag_value(doc: dict[str, Any]) -> str:
