@@ -12,7 +12,6 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
-from xml.parsers import expat
 
 from hullscan.errors import SbomFormatError
 from hullscan.model import Inventory
@@ -28,91 +27,122 @@ _COMPONENT_ORDER = ("group", "name", "version", "description", "licenses", "purl
 _COMPONENT_KEYS = {"bom-ref", "type", *_COMPONENT_ORDER, "components", "evidence"}
 
 
-def _clean(text: object) -> str:
-    return _NOT_XML.sub("\ufffd", str(text))
+def _text(value: object) -> str:
+    s = str(value)
+    if _NOT_XML.search(s):
+        s = _NOT_XML.sub("\ufffd", s)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: object) -> str:
+    s = _text(value).replace('"', "&quot;")
+    return s.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
 
 
 class _Writer:
-    def __init__(self, ns: str) -> None:
-        self.ns = ns
+    """Indented XML written line by line (ElementTree's serialiser, in Python, is several times
+    slower on a 2,000-component document); every text and attribute value is escaped here."""
 
-    def el(self, parent: ET.Element, tag: str, text: object = None, **attrs: str) -> ET.Element:
-        e = ET.SubElement(parent, tag, {k: _clean(v) for k, v in attrs.items()})
-        if text is not None:
-            e.text = _clean(text)
-        return e
+    def __init__(self) -> None:
+        self.out: list[str] = []
 
-    def properties(self, parent: ET.Element, props: list[dict[str, str]]) -> None:
+    def open(self, depth: int, tag: str, **attrs: object) -> None:
+        a = "".join(f' {k.replace("_", "-")}="{_attr(v)}"' for k, v in attrs.items())
+        self.out.append(f"{'  ' * depth}<{tag}{a}>")
+
+    def close(self, depth: int, tag: str) -> None:
+        self.out.append(f"{'  ' * depth}</{tag}>")
+
+    def leaf(self, depth: int, tag: str, text: object, **attrs: object) -> None:
+        a = "".join(f' {k}="{_attr(v)}"' for k, v in attrs.items())
+        self.out.append(f"{'  ' * depth}<{tag}{a}>{_text(text)}</{tag}>")
+
+    def properties(self, d: int, props: list[dict[str, str]]) -> None:
         if props:
-            ps = self.el(parent, "properties")
+            self.open(d, "properties")
             for p in props:
-                self.el(ps, "property", p["value"], name=p["name"])
+                self.leaf(d + 1, "property", p["value"], name=p["name"])
+            self.close(d, "properties")
 
-    def licenses(self, parent: ET.Element, licenses: list[dict[str, Any]]) -> None:
-        ls = self.el(parent, "licenses")
+    def licenses(self, d: int, licenses: list[dict[str, Any]]) -> None:
+        self.open(d, "licenses")
         for entry in licenses:
             if "expression" in entry:
-                self.el(ls, "expression", entry["expression"])
+                self.leaf(d + 1, "expression", entry["expression"])
             else:
-                lic = self.el(ls, "license")
+                self.open(d + 1, "license")
                 for key in ("id", "name"):
                     if key in entry["license"]:
-                        self.el(lic, key, entry["license"][key])
+                        self.leaf(d + 2, key, entry["license"][key])
+                self.close(d + 1, "license")
+        self.close(d, "licenses")
 
-    def component(self, parent: ET.Element, c: dict[str, Any], tag: str = "component") -> None:
+    def component(self, d: int, c: dict[str, Any]) -> None:
         unknown = set(c) - _COMPONENT_KEYS
         assert not unknown, f"component keys the XML writer does not render: {unknown}"
-        attrs = {"type": c["type"]}
         if "bom-ref" in c:
-            attrs["bom-ref"] = c["bom-ref"]
-        e = self.el(parent, tag, **attrs)
+            self.open(d, "component", type=c["type"], bom_ref=c["bom-ref"])
+        else:
+            self.open(d, "component", type=c["type"])
         for key in _COMPONENT_ORDER:
             if key not in c:
                 continue
             if key == "licenses":
-                self.licenses(e, c[key])
+                self.licenses(d + 1, c[key])
             elif key == "properties":
-                self.properties(e, c[key])
+                self.properties(d + 1, c[key])
             else:
-                self.el(e, key, c[key])
+                self.leaf(d + 1, key, c[key])
         if c.get("components"):
-            cs = self.el(e, "components")
+            self.open(d + 1, "components")
             for child in c["components"]:
-                self.component(cs, child)
+                self.component(d + 2, child)
+            self.close(d + 1, "components")
         if "evidence" in c:
-            ev = self.el(e, "evidence")
-            occ = self.el(ev, "occurrences")
+            self.open(d + 1, "evidence")
+            self.open(d + 2, "occurrences")
             for o in c["evidence"]["occurrences"]:
-                self.el(self.el(occ, "occurrence"), "location", o["location"])
+                self.open(d + 3, "occurrence")
+                self.leaf(d + 4, "location", o["location"])
+                self.close(d + 3, "occurrence")
+            self.close(d + 2, "occurrences")
+            self.close(d + 1, "evidence")
+        self.close(d, "component")
 
 
 def render_xml(doc: dict[str, Any]) -> str:
     """A CycloneDX document model (as :func:`to_cyclonedx_dict` returns it) as XML text."""
-    version = doc["specVersion"]
-    w = _Writer(NAMESPACE.format(version))
-    # Unqualified tags under a default namespace declared on the root.
-    root = ET.Element(
-        "bom", {"xmlns": w.ns, "serialNumber": doc["serialNumber"], "version": str(doc["version"])}
-    )
+    w = _Writer()
+    w.out.append('<?xml version="1.0" encoding="UTF-8"?>')
+    ns = NAMESPACE.format(doc["specVersion"])
+    w.open(0, "bom", xmlns=ns, serialNumber=doc["serialNumber"], version=doc["version"])
     meta = doc["metadata"]
-    m = w.el(root, "metadata")
+    w.open(1, "metadata")
     if "timestamp" in meta:
-        w.el(m, "timestamp", meta["timestamp"])
-    tools = w.el(w.el(m, "tools"), "components")
+        w.leaf(2, "timestamp", meta["timestamp"])
+    w.open(2, "tools")
+    w.open(3, "components")
     for t in meta["tools"]["components"]:
-        w.component(tools, t)
-    w.component(m, meta["component"])
-    comps = w.el(root, "components")
+        w.component(4, t)
+    w.close(3, "components")
+    w.close(2, "tools")
+    w.component(2, meta["component"])
+    w.close(1, "metadata")
+    w.open(1, "components")
     for c in doc["components"]:
-        w.component(comps, c)
-    deps = w.el(root, "dependencies")
-    for d in doc["dependencies"]:
-        de = w.el(deps, "dependency", ref=d["ref"])
-        for ref in d["dependsOn"]:
-            w.el(de, "dependency", ref=ref)
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+        w.component(2, c)
+    w.close(1, "components")
+    w.open(1, "dependencies")
+    for dep in doc["dependencies"]:
+        if dep["dependsOn"]:
+            w.open(2, "dependency", ref=dep["ref"])
+            w.out.extend(f'      <dependency ref="{_attr(ref)}"/>' for ref in dep["dependsOn"])
+            w.close(2, "dependency")
+        else:
+            w.out.append(f'    <dependency ref="{_attr(dep["ref"])}"/>')
+    w.close(1, "dependencies")
+    w.close(0, "bom")
+    return "\n".join(w.out) + "\n"
 
 
 def to_cyclonedx_xml(inv: Inventory, *, spec_version: str = "1.6", timestamp: datetime | None = None) -> str:
@@ -120,106 +150,124 @@ def to_cyclonedx_xml(inv: Inventory, *, spec_version: str = "1.6", timestamp: da
     return render_xml(to_cyclonedx_dict(inv, spec_version=spec_version, timestamp=timestamp))
 
 
+_LEAVES = ("group", "name", "version", "description", "purl")
+_READ_TAGS = (
+    *_LEAVES,
+    *("licenses", "license", "expression", "id", "properties", "property", "evidence", "occurrences"),
+    *("location", "components", "component", "metadata"),
+)
 #: Element nesting the XML reader accepts (a component nests in ``components`` two levels down; the
 #: reader's own component bound, 32, is far below this).
 MAX_XML_DEPTH = 512
 
 
+def _refuse_dtd(data: bytes) -> None:
+    """Raise :class:`SbomFormatError` when the prolog (what precedes the root element: the XML
+    declaration, processing instructions, comments, white space) holds a DOCTYPE or any other
+    ``<!`` declaration. A DTD can only appear there, and entities can only be declared in a DTD:
+    a document that passes has no entity to expand (no billion laughs, no external entity)."""
+    i = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    n = len(data)
+    while True:
+        while i < n and data[i] in b" \t\r\n":
+            i += 1
+        if data.startswith(b"<?", i):
+            end, skip = data.find(b"?>", i + 2), 2
+        elif data.startswith(b"<!--", i):
+            end, skip = data.find(b"-->", i + 4), 3
+        elif data.startswith(b"<!", i):
+            raise SbomFormatError("XML with a DOCTYPE (DTDs and entities are not read)")
+        else:
+            return  # the root element (or not XML, which the parser refuses)
+        if end < 0:
+            raise SbomFormatError("not well-formed XML (unterminated prolog)")
+        i = end + skip
+
+
 def _parse(data: bytes) -> ET.Element:
-    """The element tree of ``data`` from expat with DTDs refused: a DOCTYPE (internal entities, the
-    billion laughs, external entities) is an :class:`SbomFormatError` before anything expands."""
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    builder = ET.TreeBuilder()
-    depth = 0
-
-    def doctype(*_: object) -> None:
-        raise SbomFormatError("XML with a DOCTYPE (DTDs and entities are not read)")
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        nonlocal depth
-        depth += 1
-        if depth > MAX_XML_DEPTH:
-            raise SbomFormatError(f"XML nested deeper than {MAX_XML_DEPTH} elements")
-        builder.start("{" + tag if "}" in tag else tag, attrs)
-
-    def end(tag: str) -> None:
-        nonlocal depth
-        depth -= 1
-        builder.end("{" + tag if "}" in tag else tag)
-
-    parser.StartDoctypeDeclHandler = doctype
-    parser.EntityDeclHandler = doctype
-    parser.ExternalEntityRefHandler = doctype  # type: ignore[assignment]
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = builder.data
-    parser.buffer_text = True
+    """The element tree of ``data`` from ElementTree's C parser, read as UTF-8 whatever the document
+    declares (so the prolog checked for a DTD is the one parsed), its nesting bounded."""
+    _refuse_dtd(data)
+    parser = ET.XMLParser(encoding="utf-8")  # noqa: S314  (no DTD: see _refuse_dtd)
     try:
-        parser.Parse(data, True)
-    except expat.ExpatError as e:
+        parser.feed(data)
+        root = parser.close()
+    except ET.ParseError as e:
         raise SbomFormatError(f"not well-formed XML ({e})") from e
-    try:
-        return builder.close()
-    except AssertionError as e:  # no root element
-        raise SbomFormatError("XML without a root element") from e
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    level: list[ET.Element] = [root]
+    for _ in range(MAX_XML_DEPTH):
+        level = [child for e in level for child in e]
+        if not level:
+            return root
+    raise SbomFormatError(f"XML nested deeper than {MAX_XML_DEPTH} elements")
 
 
 class _Reader:
-    """CycloneDX XML elements as the JSON object model (the keys the SBOM reader uses)."""
+    """CycloneDX XML elements as the JSON object model (the keys the SBOM reader uses). Children
+    are matched by their qualified tag in one pass over each element (no path queries)."""
 
     def __init__(self, ns: str) -> None:
         self.ns = ns
+        self.tags = {self.q(t): t for t in _READ_TAGS}
 
     def q(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}"
 
-    def text(self, parent: ET.Element, tag: str) -> str | None:
-        e = parent.find(self.q(tag))
-        return e.text.strip() if e is not None and e.text else None
-
-    def properties(self, parent: ET.Element) -> list[dict[str, str]]:
-        return [
-            {"name": p.get("name", ""), "value": p.text or ""}
-            for p in parent.iterfind(f"{self.q('properties')}/{self.q('property')}")
-        ]
-
     def component(self, e: ET.Element, depth: int) -> dict[str, Any]:
         c: dict[str, Any] = {k: v for k, v in (("type", e.get("type")), ("bom-ref", e.get("bom-ref"))) if v}
-        for key in ("group", "name", "version", "description", "purl"):
-            v = self.text(e, key)
-            if v is not None:
-                c[key] = v
-        licenses: list[dict[str, Any]] = []
-        for lic in e.iterfind(f"{self.q('licenses')}/*"):
-            if _local(lic.tag) == "expression" and lic.text:
-                licenses.append({"expression": lic.text.strip()})
-            elif _local(lic.tag) == "license":
-                got = {k: v for k in ("id", "name") if (v := self.text(lic, k))}
-                if got:
-                    licenses.append({"license": got})
-        if licenses:
-            c["licenses"] = licenses
-        props = self.properties(e)
-        if props:
-            c["properties"] = props
-        locations = [
-            {"location": loc.text or ""}
-            for loc in e.iterfind(
-                f"{self.q('evidence')}/{self.q('occurrences')}/{self.q('occurrence')}/{self.q('location')}"
-            )
-        ]
-        if locations:
-            c["evidence"] = {"occurrences": locations}
-        nested = e.findall(f"{self.q('components')}/{self.q('component')}")
-        if nested:
-            # Deeper than the reader walks: one placeholder says there was more (it warns).
-            c["components"] = [self.component(n, depth + 1) for n in nested] if depth < MAX_DEPTH else [{}]
+        tags = self.tags
+        for child in e:
+            tag = tags.get(child.tag)
+            if tag in _LEAVES:
+                if child.text and child.text.strip():
+                    c.setdefault(tag, child.text.strip())
+            elif tag == "licenses":
+                licenses = self.licenses(child)
+                if licenses:
+                    c.setdefault("licenses", licenses)
+            elif tag == "properties":
+                props = [
+                    {"name": p.get("name", ""), "value": p.text or ""}
+                    for p in child
+                    if tags.get(p.tag) == "property"
+                ]
+                if props:
+                    c.setdefault("properties", props)
+            elif tag == "evidence":
+                locations = [
+                    {"location": loc.text or ""}
+                    for occs in child
+                    if tags.get(occs.tag) == "occurrences"
+                    for occ in occs
+                    for loc in occ
+                    if tags.get(loc.tag) == "location"
+                ]
+                if locations:
+                    c.setdefault("evidence", {"occurrences": locations})
+            elif tag == "components":
+                nested = [n for n in child if tags.get(n.tag) == "component"]
+                if nested:
+                    # Deeper than the reader walks: one placeholder says there was more (it warns).
+                    c["components"] = (
+                        [self.component(n, depth + 1) for n in nested] if depth < MAX_DEPTH else [{}]
+                    )
         return c
+
+    def licenses(self, e: ET.Element) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for lic in e:
+            tag = self.tags.get(lic.tag)
+            if tag == "expression" and lic.text:
+                out.append({"expression": lic.text.strip()})
+            elif tag == "license":
+                got = {
+                    self.tags[x.tag]: x.text.strip()
+                    for x in lic
+                    if self.tags.get(x.tag) in ("id", "name") and x.text
+                }
+                if got:
+                    out.append({"license": got})
+        return out
 
 
 def parse_xml(data: bytes) -> dict[str, Any]:
@@ -227,7 +275,7 @@ def parse_xml(data: bytes) -> dict[str, Any]:
     root = _parse(data)
     ns, _, name = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
     if name != "bom" or not ns.startswith(NAMESPACE.format("")):
-        raise SbomFormatError(f"XML root {_local(root.tag)[:40]!r} is not a CycloneDX bom")
+        raise SbomFormatError(f"XML root {name[:40]!r} is not a CycloneDX bom")
     r = _Reader(ns)
     doc: dict[str, Any] = {"bomFormat": "CycloneDX", "specVersion": ns.rsplit("/", 1)[-1]}
     meta = root.find(r.q("metadata"))
@@ -236,5 +284,5 @@ def parse_xml(data: bytes) -> dict[str, Any]:
         doc["metadata"] = {"component": r.component(image, 0)} if image is not None else {}
     comps = root.find(r.q("components"))
     if comps is not None:
-        doc["components"] = [r.component(c, 0) for c in comps.iterfind(r.q("component"))]
+        doc["components"] = [r.component(c, 0) for c in comps if c.tag == r.q("component")]
     return doc

@@ -109,36 +109,46 @@ def to_spdx_tag_value(inv: Inventory, *, timestamp: datetime | None = None) -> s
     return render_tag_value(to_spdx_dict(inv, timestamp=timestamp))
 
 
+_PAIR = re.compile(
+    r"^[ \t]*([A-Za-z0-9]+)[ \t]*:[ \t]*(?:<text>(.*?)</text>[^\n]*|([^\n]*))", re.MULTILINE | re.DOTALL
+)
+
+
 def _pairs(text: str) -> list[tuple[str, str, int]]:
-    """``(tag, value, line number)`` of every tag; ``<text>`` values may span lines."""
+    """``(tag, value, offset)`` of every tag; ``<text>`` values may span lines. Between two tags only
+    blank lines and ``#`` comments may stand."""
     out: list[tuple[str, str, int]] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        tag, sep, value = line.partition(":")
-        if not sep or not tag.strip().isalnum():
-            raise SbomFormatError(f"line {i}: not an SPDX tag-value line: {line[:80]!r}")
-        value = value.strip()
-        start = i
-        if value.startswith("<text>"):
-            value = value[len("<text>") :]
-            parts = []
-            while "</text>" not in value:
-                parts.append(value)
-                if i >= len(lines):
-                    raise SbomFormatError(f"line {start}: <text> is never closed")
-                value = lines[i]
-                i += 1
-            parts.append(value.split("</text>", 1)[0])
-            value = "\n".join(parts).strip()
-        out.append((tag.strip(), value, start))
+    prev = 0
+    for m in _PAIR.finditer(text):
+        gap = text[prev : m.start()]
+        if gap and not gap.isspace():
+            _check_gap(text, prev, gap)
+        prev = m.end()
+        tag, block, line = m.groups()
+        if block is not None:
+            value = block.strip()
+        else:
+            value = line.strip()
+            if value.startswith("<text>"):
+                raise SbomFormatError(f"line {_lineno(text, m.start())}: <text> is never closed")
+        out.append((tag, value, m.start()))
         if len(out) > MAX_LINE_TAGS:
             raise SbomFormatError(f"more than {MAX_LINE_TAGS} tags")
+    rest = text[prev:]
+    if rest and not rest.isspace():
+        _check_gap(text, prev, rest)
     return out
+
+
+def _lineno(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _check_gap(text: str, offset: int, gap: str) -> None:
+    for i, line in enumerate(gap.split("\n")):
+        if line.strip() and not line.lstrip().startswith("#"):
+            n = _lineno(text, offset) + i
+            raise SbomFormatError(f"line {n}: not an SPDX tag-value line: {line.strip()[:80]!r}")
 
 
 def parse_tag_value(text: str) -> dict[str, Any]:
@@ -147,7 +157,7 @@ def parse_tag_value(text: str) -> dict[str, Any]:
     doc: dict[str, Any] = {"packages": [], "relationships": [], "hasExtractedLicensingInfos": []}
     pkg: dict[str, Any] | None = None
     info: dict[str, Any] | None = None
-    for tag, value, lineno in _pairs(text):
+    for tag, value, offset in _pairs(text):
         if tag == "PackageName":
             pkg = {"name": value}
             doc["packages"].append(pkg)
@@ -165,7 +175,8 @@ def parse_tag_value(text: str) -> dict[str, Any]:
         elif tag == "Relationship":
             words = value.split()
             if len(words) != 3:
-                raise SbomFormatError(f"line {lineno}: relationship {value[:80]!r} is not A TYPE B")
+                where = _lineno(text, offset)
+                raise SbomFormatError(f"line {where}: relationship {value[:80]!r} is not A TYPE B")
             doc["relationships"].append(
                 {"spdxElementId": words[0], "relationshipType": words[1], "relatedSpdxElement": words[2]}
             )
