@@ -311,9 +311,20 @@ BAD: list[tuple[str, str]] = [
     ("billion-laughs.xml", LAUGHS),
     ("xxe.xml", XXE),
     ("doctype-only.xml", '<?xml version="1.0"?><!DOCTYPE bom SYSTEM "http://127.0.0.1/x.dtd"><bom/>'),
+    (
+        "doctype-after-comments.xml",
+        '<?xml version="1.0"?>\n<!-- c -->\n<?pi x?>\n<!DOCTYPE bom [<!ENTITY a "b">]>\n'
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><a>&a;</a></bom>',
+    ),
     ("undefined-entity.xml", '<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><a>&x;</a></bom>'),
     ("not-well-formed.xml", '<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.6"><a>'),
-    ("deep.xml", '<?xml version="1.0"?><bom>' + "<a>" * 100_000 + "</a>" * 100_000 + "</bom>"),
+    (
+        "deep.xml",
+        '<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.6">'
+        + "<a>" * 100_000
+        + "</a>" * 100_000
+        + "</bom>",
+    ),
     ("not-cyclonedx.xml", '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"/>'),
     ("no-namespace.xml", "<bom><components/></bom>"),
     ("tv-bad-line.spdx", "SPDXVersion: SPDX-2.3\nthis is not a tag line\n"),

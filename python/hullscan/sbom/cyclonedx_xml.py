@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
+from xml.parsers import expat
 
 from hullscan.errors import SbomFormatError
 from hullscan.model import Inventory
@@ -161,39 +162,31 @@ _READ_TAGS = (
 MAX_XML_DEPTH = 512
 
 
-def _refuse_dtd(data: bytes) -> None:
-    """Raise :class:`SbomFormatError` when the prolog (what precedes the root element: the XML
-    declaration, processing instructions, comments, white space) holds a DOCTYPE or any other
-    ``<!`` declaration. A DTD can only appear there, and entities can only be declared in a DTD:
-    a document that passes has no entity to expand (no billion laughs, no external entity)."""
-    i = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    n = len(data)
-    while True:
-        while i < n and data[i] in b" \t\r\n":
-            i += 1
-        if data.startswith(b"<?", i):
-            end, skip = data.find(b"?>", i + 2), 2
-        elif data.startswith(b"<!--", i):
-            end, skip = data.find(b"-->", i + 4), 3
-        elif data.startswith(b"<!", i):
-            raise SbomFormatError("XML with a DOCTYPE (DTDs and entities are not read)")
-        else:
-            return  # the root element (or not XML, which the parser refuses)
-        if end < 0:
-            raise SbomFormatError("not well-formed XML (unterminated prolog)")
-        i = end + skip
-
-
 def _parse(data: bytes) -> ET.Element:
-    """The element tree of ``data`` from ElementTree's C parser, read as UTF-8 whatever the document
-    declares (so the prolog checked for a DTD is the one parsed), its nesting bounded."""
-    _refuse_dtd(data)
-    parser = ET.XMLParser(encoding="utf-8")  # noqa: S314  (no DTD: see _refuse_dtd)
+    """The element tree of ``data``: expat feeding ElementTree's C tree builder directly (faster than
+    ``ET.fromstring``), with DTDs refused: a DOCTYPE or entity declaration (the billion laughs,
+    external entities) stops the parse with an :class:`SbomFormatError` before anything expands.
+    Tags are ``NAMESPACE}local``. The nesting is bounded."""
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    builder = ET.TreeBuilder()
+
+    def refuse(*_: object) -> None:
+        raise SbomFormatError("XML with a DOCTYPE (DTDs and entities are not read)")
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    parser.buffer_text = True
     try:
-        parser.feed(data)
-        root = parser.close()
-    except ET.ParseError as e:
+        parser.Parse(data, True)
+        root = builder.close()
+    except expat.ExpatError as e:
         raise SbomFormatError(f"not well-formed XML ({e})") from e
+    except AssertionError as e:  # the builder saw no root element
+        raise SbomFormatError("XML without a root element") from e
     level: list[ET.Element] = [root]
     for _ in range(MAX_XML_DEPTH):
         level = [child for e in level for child in e]
@@ -211,7 +204,7 @@ class _Reader:
         self.tags = {self.q(t): t for t in _READ_TAGS}
 
     def q(self, tag: str) -> str:
-        return f"{{{self.ns}}}{tag}"
+        return f"{self.ns}}}{tag}"
 
     def component(self, e: ET.Element, depth: int) -> dict[str, Any]:
         c: dict[str, Any] = {k: v for k, v in (("type", e.get("type")), ("bom-ref", e.get("bom-ref"))) if v}
@@ -270,19 +263,23 @@ class _Reader:
         return out
 
 
+def _child(e: ET.Element, tag: str) -> ET.Element | None:
+    return next((c for c in e if c.tag == tag), None)
+
+
 def parse_xml(data: bytes) -> dict[str, Any]:
     """CycloneDX XML (any version's namespace) as the CycloneDX JSON object model."""
     root = _parse(data)
-    ns, _, name = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    ns, _, name = root.tag.rpartition("}")
     if name != "bom" or not ns.startswith(NAMESPACE.format("")):
         raise SbomFormatError(f"XML root {name[:40]!r} is not a CycloneDX bom")
     r = _Reader(ns)
     doc: dict[str, Any] = {"bomFormat": "CycloneDX", "specVersion": ns.rsplit("/", 1)[-1]}
-    meta = root.find(r.q("metadata"))
+    meta = _child(root, r.q("metadata"))
     if meta is not None:
-        image = meta.find(r.q("component"))
+        image = _child(meta, r.q("component"))
         doc["metadata"] = {"component": r.component(image, 0)} if image is not None else {}
-    comps = root.find(r.q("components"))
+    comps = _child(root, r.q("components"))
     if comps is not None:
         doc["components"] = [r.component(c, 0) for c in comps if c.tag == r.q("component")]
     return doc
