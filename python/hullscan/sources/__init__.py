@@ -1,6 +1,6 @@
 """Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, ``registry:``,
-``docker:``, ``sbom:`` (a CycloneDX, SPDX or syft JSON file), or a bare path (sniffed) or image
-reference (when no such path exists)."""
+``docker:``, ``sbom:`` (a CycloneDX JSON / XML, SPDX JSON / tag-value or syft JSON file), or a bare
+path (sniffed) or image reference (when no such path exists)."""
 
 from __future__ import annotations
 
