@@ -81,13 +81,15 @@ def _parser() -> argparse.ArgumentParser:
 def _sbom_parser(sub: Any) -> None:
     sb = sub.add_parser(
         "sbom",
-        help="write the SBOM of an image (CycloneDX 1.6 / 1.5 or SPDX 2.3 JSON)",
+        help="write the SBOM of an image (CycloneDX 1.6 / 1.5 JSON or XML, SPDX 2.3 JSON or tag-value)",
         description="Inventory SOURCE and write its SBOM. The output is deterministic: the time is "
         "recorded only with --timestamp (or $SOURCE_DATE_EPOCH); SPDX, which requires one, then "
         "records the Unix epoch.",
     )
     sb.add_argument("source", help="any source `hullscan inventory` takes")
-    sb.add_argument("--format", choices=("cyclonedx-json", "spdx-json"), default="cyclonedx-json")
+    from hullscan.sbom import FORMATS
+
+    sb.add_argument("--format", choices=FORMATS, default="cyclonedx-json")
     sb.add_argument("--spec-version", help="CycloneDX 1.6 (default) or 1.5; SPDX 2.3")
     sb.add_argument("--timestamp", help="ISO 8601 time to record, or `now`")
     sb.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")

@@ -8,7 +8,8 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     │   ├── RegistryError          a registry cannot be reached or answers with an error (after retries)
     │   │   ├── AuthenticationError  credentials are missing, or the registry refused them
     │   │   └── ImageNotFoundError   the registry has no such repository, tag or digest
-    │   └── DaemonError            the Docker daemon cannot be reached or has no such image
+    │   ├── DaemonError            the Docker daemon cannot be reached or has no such image
+    │   └── SbomFormatError        a file is not an SBOM hullscan reads (or an unsafe one: an XML DTD)
     ├── ImageFormatError         a manifest, index, config or archive is malformed or incomplete
     │   └── PlatformNotFoundError  no manifest for the requested platform
     ├── LayerError               a layer blob is not a readable (compressed) tar stream
@@ -21,8 +22,8 @@ in the Rust extension, so errors raised by the core and by Python code are the s
         ├── NetworkError           a feed download failed (after retries)
         └── FeedFormatError        an advisory file is unreadable or not in a known format
 
-The ``DatabaseError``, ``RegistryError`` and ``DaemonError`` branches are defined here in Python:
-only Python code raises them. Their messages never hold a password or token.
+The ``DatabaseError``, ``RegistryError``, ``DaemonError`` and ``SbomFormatError`` branches are
+defined here in Python: only Python code raises them. Their messages never hold a password or token.
 """
 
 from hullscan._core import (
@@ -52,6 +53,11 @@ class ImageNotFoundError(RegistryError):
 
 class DaemonError(SourceError):
     """The Docker daemon cannot be reached, or has no such image."""
+
+
+class SbomFormatError(SourceError):
+    """A file that is not an SBOM hullscan reads: not CycloneDX (JSON, XML), SPDX (JSON,
+    tag-value) or syft JSON, malformed, or unsafe to parse (an XML document with a DOCTYPE)."""
 
 
 class DatabaseError(HullscanError):
@@ -87,5 +93,6 @@ __all__ = [
     "NetworkError",
     "PlatformNotFoundError",
     "RegistryError",
+    "SbomFormatError",
     "SourceError",
 ]

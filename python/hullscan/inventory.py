@@ -48,8 +48,8 @@ def inventory(
     """Inventory an image or root filesystem.
 
     ``source`` is ``oci-dir:PATH``, ``oci-archive:PATH``, ``docker-archive:PATH``, ``dir:PATH``,
-    ``registry:REF``, ``docker:REF``, ``sbom:FILE`` (CycloneDX, SPDX or syft JSON: the packages its
-    purls name), or a bare path (sniffed) or image reference.
+    ``registry:REF``, ``docker:REF``, ``sbom:FILE`` (CycloneDX JSON / XML, SPDX JSON / tag-value or
+    syft JSON: the packages its purls name), or a bare path (sniffed) or image reference.
     ``platform`` (``os/arch[/variant]``) picks one image of a multi-platform index; the default is
     linux/amd64, or the only image. Layer results are cached by diff_id and cataloger versions in
     the cache directory (``$HULLSCAN_CACHE_DIR`` or the user cache dir); registry blobs are kept

@@ -1,9 +1,12 @@
-"""SBOMs out (CycloneDX 1.6 / 1.5 JSON, SPDX 2.3 JSON) and in (CycloneDX, SPDX and syft JSON).
+"""SBOMs out (CycloneDX 1.6 / 1.5 JSON and XML, SPDX 2.3 JSON and tag-value) and in (the same, and
+syft JSON); CycloneDX VDRs (:mod:`hullscan.sbom.vdr`).
 
-The JSON is written directly rather than through cyclonedx-python-lib / spdx-tools: the documents
-are small and flat, the output must be byte-for-byte deterministic (sorted components, serial
-number and document namespace derived from the image, no clock unless a time is given), and the
-writer then adds no dependency to the package. Every document is validated against the official
+Each writer builds one document model (the JSON object model: ``to_cyclonedx_dict``,
+``to_spdx_dict``) and each serialisation renders it. The documents are written directly rather
+than through cyclonedx-python-lib / spdx-tools: they are small and flat, the output must be
+byte-for-byte deterministic (sorted components, serial number and document namespace derived from
+the image, no clock unless a time is given), and the writers then add no dependency to the package
+(XML through the standard library). Every document is validated against the official
 schemas in the tests.
 """
 
@@ -13,11 +16,13 @@ import os
 from datetime import datetime
 
 from hullscan.model import Inventory
-from hullscan.sbom.cyclonedx import to_cyclonedx
+from hullscan.sbom.cyclonedx import render_json, to_cyclonedx_dict
+from hullscan.sbom.cyclonedx_xml import render_xml
 from hullscan.sbom.reader import read_sbom
 from hullscan.sbom.spdx import to_spdx
+from hullscan.sbom.spdx_tv import to_spdx_tag_value
 
-FORMATS = ("cyclonedx-json", "spdx-json")
+FORMATS = ("cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag-value")
 
 
 def write(
@@ -27,15 +32,18 @@ def write(
     spec_version: str | None = None,
     timestamp: datetime | None = None,
 ) -> str:
-    """The SBOM of an inventory as JSON text. ``spec_version``: ``1.6`` (default) or ``1.5`` for
-    CycloneDX; SPDX is always 2.3. ``timestamp``: recorded (and folded into the serial number)
-    only when given."""
-    if format == "cyclonedx-json":
-        return to_cyclonedx(inv, spec_version=spec_version or "1.6", timestamp=timestamp)
-    if format == "spdx-json":
+    """The SBOM of an inventory as text in one of :data:`FORMATS`. ``spec_version``: ``1.6``
+    (default) or ``1.5`` for CycloneDX; SPDX is always 2.3. ``timestamp``: recorded (and folded
+    into the serial number) only when given."""
+    if format in ("cyclonedx-json", "cyclonedx-xml"):
+        doc = to_cyclonedx_dict(inv, spec_version=spec_version or "1.6", timestamp=timestamp)
+        return render_json(doc) if format == "cyclonedx-json" else render_xml(doc)
+    if format in ("spdx-json", "spdx-tag-value"):
         if spec_version not in (None, "2.3"):
             raise ValueError(f"SPDX version {spec_version} is not written (2.3 is)")
-        return to_spdx(inv, timestamp=timestamp)
+        if format == "spdx-json":
+            return to_spdx(inv, timestamp=timestamp)
+        return to_spdx_tag_value(inv, timestamp=timestamp)
     raise ValueError(f"unknown SBOM format {format!r} (one of {', '.join(FORMATS)})")
 
 

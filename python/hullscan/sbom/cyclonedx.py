@@ -1,4 +1,5 @@
-"""CycloneDX 1.6 / 1.5 JSON from an inventory."""
+"""CycloneDX 1.6 / 1.5 from an inventory: the document model (:func:`to_cyclonedx_dict`, the JSON
+object model) and its JSON rendering; cyclonedx_xml renders the same model as XML."""
 
 from __future__ import annotations
 
@@ -83,7 +84,10 @@ def refs(packages: list[Package]) -> list[str]:
     return out
 
 
-def to_cyclonedx(inv: Inventory, *, spec_version: str = "1.6", timestamp: datetime | None = None) -> str:
+def to_cyclonedx_dict(
+    inv: Inventory, *, spec_version: str = "1.6", timestamp: datetime | None = None
+) -> dict[str, Any]:
+    """The CycloneDX document as its JSON object model."""
     if spec_version not in SPEC_VERSIONS:
         raise ValueError(f"CycloneDX {spec_version} is not written (one of {', '.join(SPEC_VERSIONS)})")
     packages = sorted_packages(inv)
@@ -166,4 +170,13 @@ def to_cyclonedx(inv: Inventory, *, spec_version: str = "1.6", timestamp: dateti
         "components": components,
         "dependencies": deps,
     }
+    return doc
+
+
+def render_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_cyclonedx(inv: Inventory, *, spec_version: str = "1.6", timestamp: datetime | None = None) -> str:
+    """CycloneDX JSON text."""
+    return render_json(to_cyclonedx_dict(inv, spec_version=spec_version, timestamp=timestamp))

@@ -1,4 +1,8 @@
-"""SBOMs in: CycloneDX JSON, SPDX 2.x JSON and syft JSON to an :class:`Inventory`.
+"""SBOMs in: CycloneDX JSON / XML, SPDX 2.x JSON / tag-value and syft JSON to an :class:`Inventory`.
+
+CycloneDX XML and SPDX tag-value are first parsed into the JSON object model of their format
+(:func:`~hullscan.sbom.cyclonedx_xml.parse_xml`, :func:`~hullscan.sbom.spdx_tv.parse_tag_value`), so
+everything after parsing is shared.
 
 Packages come from purls: ``pkg:deb`` / ``pkg:apk`` / ``pkg:rpm`` are the image's OS packages, in
 the ecosystem of the document's operating system (or of their ``distro=`` qualifier); language
@@ -17,21 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from hullscan import _core
-from hullscan.errors import LimitExceededError, SourceError
+from hullscan.errors import LimitExceededError, SbomFormatError, SourceError
 from hullscan.model import Distro, Inventory, Layer, Package
+from hullscan.sbom import cyclonedx_xml, spdx_tv
 from hullscan.sbom.purl import KINDS, LANGUAGE_ECOSYSTEMS, OS_KINDS, PurlError, parse
 
 #: A 2,000-package SBOM is about 2.5 MB; JSON parsed into Python objects takes several times its size.
 MAX_BYTES = 256 * 1024 * 1024
 MAX_PACKAGES = 1_000_000
-MAX_DEPTH = 32
+MAX_DEPTH = cyclonedx_xml.MAX_DEPTH
 MAX_WARNINGS = 100
 #: Distinct distros (``distro=`` qualifiers) resolved to an ecosystem; the rest match nowhere.
 MAX_DISTROS = 64
 
-
-class SbomFormatError(SourceError):
-    """A file that is not an SBOM hullscan reads."""
+#: The typed error, defined in hullscan.errors; importable from here as before.
+__all__ = ["SbomFormatError", "read_sbom", "sniff"]
 
 
 @dataclass
@@ -328,13 +332,45 @@ def read_sbom(path: str | Path) -> Inventory:
         raise LimitExceededError(f"{p}: SBOM of {size} bytes, more than {MAX_BYTES}")
     data = p.read_bytes()
     try:
-        doc = json.loads(data)
-    except RecursionError as e:
-        raise SbomFormatError(f"{p}: JSON nested too deeply") from e
-    except (UnicodeDecodeError, ValueError) as e:
-        raise SbomFormatError(f"{p}: not JSON ({e})") from e
-    parsed = _sniff(doc)
+        parsed = _sniff(_parse(data))
+    except SbomFormatError as e:
+        raise SbomFormatError(f"{p}: {e}") from e
     return _assemble(f"sbom:{p}", parsed)
+
+
+_TAG_VALUE = re.compile(rb"^\s*SPDXVersion:", re.MULTILINE)
+
+
+def sniff(head: bytes) -> str | None:
+    """The serialisation of an SBOM from its first bytes: ``json``, ``xml`` (CycloneDX XML: an
+    ``<?xml`` declaration or a ``<bom`` root), ``tag-value`` (SPDX: a ``SPDXVersion:`` line) or None."""
+    start = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+    if start.startswith(b"{"):
+        return "json"
+    if start.startswith((b"<?xml", b"<bom")):
+        return "xml"
+    if b"\0" not in head[:4096] and _TAG_VALUE.search(head[:4096]):  # text, not an archive's header
+        return "tag-value"
+    return None
+
+
+def _parse(data: bytes) -> object:
+    """The JSON object model of a document in any serialisation hullscan reads."""
+    kind = sniff(data[:4096])
+    if kind == "xml":
+        return cyclonedx_xml.parse_xml(data)
+    if kind == "tag-value":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise SbomFormatError(f"SPDX tag-value that is not UTF-8 ({e})") from e
+        return spdx_tv.parse_tag_value(text)
+    try:
+        return json.loads(data)
+    except RecursionError as e:
+        raise SbomFormatError("JSON nested too deeply") from e
+    except (UnicodeDecodeError, ValueError) as e:
+        raise SbomFormatError(f"not JSON, CycloneDX XML or SPDX tag-value ({str(e)[:120]})") from e
 
 
 def _assemble(source: str, doc: _Doc) -> Inventory:

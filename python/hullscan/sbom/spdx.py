@@ -1,4 +1,5 @@
-"""SPDX 2.3 JSON from an inventory.
+"""SPDX 2.3 from an inventory: the document model (:func:`to_spdx_dict`, the JSON object model) and
+its JSON rendering; spdx_tv renders the same model as tag-value.
 
 SPDX 2.3 has no free-form properties: the layer a package came from is in its ``comment``, the
 files it was found in are in ``sourceInfo``; the image's layers are in the image package's
@@ -42,7 +43,8 @@ def _ref(purl: str) -> dict[str, str]:
     return {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}
 
 
-def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
+def to_spdx_dict(inv: Inventory, *, timestamp: datetime | None = None) -> dict[str, Any]:
+    """The SPDX document as its JSON object model."""
     packages = sorted_packages(inv)
     name = image_name(inv)
     uid = serial(inv, timestamp)
@@ -146,4 +148,9 @@ def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
             {"licenseId": ref, "extractedText": text, "name": text[:200]}
             for text, ref in sorted(extracted.items(), key=lambda kv: kv[1])
         ]
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return doc
+
+
+def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
+    """SPDX 2.3 JSON text."""
+    return json.dumps(to_spdx_dict(inv, timestamp=timestamp), indent=2, ensure_ascii=False) + "\n"

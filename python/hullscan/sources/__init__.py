@@ -1,6 +1,6 @@
 """Image sources: ``oci-dir:``, ``oci-archive:``, ``docker-archive:``, ``dir:``, ``registry:``,
-``docker:``, ``sbom:`` (a CycloneDX, SPDX or syft JSON file), or a bare path (sniffed) or image
-reference (when no such path exists)."""
+``docker:``, ``sbom:`` (a CycloneDX JSON / XML, SPDX JSON / tag-value or syft JSON file), or a bare
+path (sniffed) or image reference (when no such path exists)."""
 
 from __future__ import annotations
 
@@ -84,17 +84,20 @@ def parse(text: str) -> SourceSpec:
     # (see `settle`), so that a compressed archive is decompressed once, not once more to sniff it.
     if path.is_dir():
         return SourceSpec(_sniff_dir(path), path)
-    return SourceSpec("sbom" if _looks_like_json(path) else "archive", path)
+    return SourceSpec("sbom" if _looks_like_sbom(path) else "archive", path)
 
 
-def _looks_like_json(path: Path) -> bool:
-    """A bare file that starts with ``{`` (after whitespace) is an SBOM, not an archive."""
+def _looks_like_sbom(path: Path) -> bool:
+    """A bare file that starts with ``{`` (after whitespace), ``<?xml`` or ``<bom``, or has an
+    ``SPDXVersion:`` line, is an SBOM, not an archive."""
+    from hullscan.sbom.reader import sniff
+
     try:
         with path.open("rb") as f:
-            head = f.read(512)
+            head = f.read(4096)
     except OSError:
         return False
-    return head.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{")
+    return sniff(head) in ("json", "xml", "tag-value")
 
 
 def _sniff_dir(path: Path) -> str:
