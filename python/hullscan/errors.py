@@ -8,6 +8,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     │   ├── RegistryError          a registry cannot be reached or answers with an error (after retries)
     │   │   ├── AuthenticationError  credentials are missing, or the registry refused them
     │   │   └── ImageNotFoundError   the registry has no such repository, tag or digest
+    │   │       └── SbomNotAttachedError  no SBOM is attached to the image (referrers / tag fallback)
     │   └── DaemonError            the Docker daemon cannot be reached or has no such image
     ├── ImageFormatError         a manifest, index, config or archive is malformed or incomplete
     │   └── PlatformNotFoundError  no manifest for the requested platform
@@ -50,6 +51,10 @@ class ImageNotFoundError(RegistryError):
     """The registry has no such repository, tag or digest."""
 
 
+class SbomNotAttachedError(ImageNotFoundError):
+    """No SBOM is attached to the image in its registry (``scan --sbom-from-registry``)."""
+
+
 class DaemonError(SourceError):
     """The Docker daemon cannot be reached, or has no such image."""
 
@@ -87,5 +92,6 @@ __all__ = [
     "NetworkError",
     "PlatformNotFoundError",
     "RegistryError",
+    "SbomNotAttachedError",
     "SourceError",
 ]

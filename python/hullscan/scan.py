@@ -349,6 +349,7 @@ def scan(
     os_owned: bool = False,
     registries: RegistryConfig | str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    sbom_from_registry: bool | str = False,
 ) -> ScanResult:
     """Inventory ``source`` and match it against the advisory database.
 
@@ -356,8 +357,24 @@ def scan(
     the cache dir (updated first if there is none, unless ``offline``). ``os_owned``: also match
     language packages an OS package installed against their language ecosystem (see
     :func:`match`). ``registries`` and ``progress`` are as for :func:`hullscan.inventory`.
+
+    ``sbom_from_registry``: for an image in a registry, match the SBOM attached to it (see
+    :mod:`hullscan.sbom.oci`) instead of pulling its layers; ``True`` raises
+    :class:`SbomNotAttachedError` when none is attached, ``"auto"`` then scans the image.
     """
-    inv = inventory(source, platform=platform, cache_dir=cache_dir, registries=registries, progress=progress)
+    inv = None
+    if sbom_from_registry:
+        from hullscan.sbom.oci import attached_inventory
+
+        config = registries if isinstance(registries, RegistryConfig) else RegistryConfig.load(registries)
+        found = attached_inventory(
+            str(source), platform=platform, registries=config, required=sbom_from_registry != "auto"
+        )
+        inv = found[0] if found else None
+    if inv is None:
+        inv = inventory(
+            source, platform=platform, cache_dir=cache_dir, registries=registries, progress=progress
+        )
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index, os_owned=os_owned)
     if db_info.get("stale"):
