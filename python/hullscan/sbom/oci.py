@@ -358,7 +358,7 @@ class _Session:
     def _tag_index(self, subject: str) -> list[dict[str, Any]]:
         tag = fallback_tag(subject)
         try:
-            data, _, _ = self.manifest(tag, [OCI_INDEX])
+            data, _, _ = self.manifest(tag, ACCEPT)
         except ImageNotFoundError:
             return []
         return _index_entries(parse_json(data, f"index {tag}"), f"referrers index {tag}")
@@ -460,7 +460,7 @@ def _add_to_tag_index(session: _Session, subject: str, desc: Descriptor) -> str:
     entries already there are kept)."""
     tag = fallback_tag(subject)
     try:
-        data, _, _ = session.manifest(tag, [OCI_INDEX])
+        data, _, _ = session.manifest(tag, ACCEPT)
     except ImageNotFoundError:
         doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
     else:
