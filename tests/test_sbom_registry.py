@@ -199,7 +199,8 @@ def test_attach_then_scan_from_registry_fetches_no_layer(
     assert api.inventory.manifest_digest == subject
     requests = registry.requests(mark)
     assert requests, "the access log recorded nothing"
-    assert registry.blob_gets(mark) and set(registry.blob_gets(mark)) == {layer["digest"]}
+    assert registry.blob_gets(mark)
+    assert set(registry.blob_gets(mark)) == {layer["digest"]}
     assert not set(registry.blob_gets(mark)) & image_blobs(registry.host, "app", subject)
     for method, path, _ in requests:
         assert method == "GET"
@@ -229,9 +230,11 @@ def test_tag_fallback_keeps_every_attachment(registry: Registry, sources: Source
     ]
     # CycloneDX JSON is preferred; asked for SPDX, SPDX.
     got = oci.fetch(ref, registries=settings())
-    assert got is not None and (got.digest, got.media_type, got.via) == (a.digest, CDX, "tag")
+    assert got is not None
+    assert (got.digest, got.media_type, got.via) == (a.digest, CDX, "tag")
     spdx = oci.fetch(ref, media_types=(SPDX,), registries=settings())
-    assert spdx is not None and spdx.digest == b.digest
+    assert spdx is not None
+    assert spdx.digest == b.digest
     assert json.loads(spdx.data)["spdxVersion"] == "SPDX-2.3"
     # A newer CycloneDX SBOM (a timestamp makes it another artifact) is preferred to the older.
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -244,7 +247,8 @@ def test_tag_fallback_keeps_every_attachment(registry: Registry, sources: Source
     index = json.loads(get(registry.host, f"/v2/keep/manifests/{tag}", OCI_INDEX)[0])
     assert [m["digest"] for m in index["manifests"]] == [a.digest, b.digest, c.digest]
     newest = oci.fetch(ref, registries=settings())
-    assert newest is not None and newest.digest == c.digest
+    assert newest is not None
+    assert newest.digest == c.digest
 
 
 def test_multi_platform_subject_is_the_platform_manifest(registry: Registry, sources: Sources) -> None:
@@ -258,8 +262,10 @@ def test_multi_platform_subject_is_the_platform_manifest(registry: Registry, sou
     assert code == 0, err
     assert f"to {by_arch['arm64']} as" in err
     arm = oci.fetch(ref, platform="linux/arm64", registries=settings())
-    assert arm is not None and arm.subject.digest == by_arch["arm64"]
-    assert arm.subject.platform is not None and arm.subject.platform.startswith("linux/arm64")
+    assert arm is not None
+    assert arm.subject.digest == by_arch["arm64"]
+    assert arm.subject.platform is not None
+    assert arm.subject.platform.startswith("linux/arm64")
     # Nothing refers to the amd64 manifest or to the index yet.
     assert oci.fetch(ref, platform="linux/amd64", registries=settings()) is None
     # Attached to the index, it serves every platform without one of its own.
@@ -267,9 +273,11 @@ def test_multi_platform_subject_is_the_platform_manifest(registry: Registry, sou
     assert code == 0, err
     assert f"to {index_digest} as" in err
     amd = oci.fetch(ref, platform="linux/amd64", registries=settings())
-    assert amd is not None and amd.subject.digest == index_digest
+    assert amd is not None
+    assert amd.subject.digest == index_digest
     again = oci.fetch(ref, platform="linux/arm64", registries=settings())
-    assert again is not None and again.digest == arm.digest
+    assert again is not None
+    assert again.digest == arm.digest
 
 
 @pytest.mark.usefixtures("alpine_db")
@@ -278,7 +286,8 @@ def test_nothing_attached_is_a_typed_error_or_a_pull(
 ) -> None:
     ref = push(sources.alpine, registry, "bare:1", fmt="oci")
     code, out, err = cli("scan", ref, "--sbom-from-registry", "--offline")
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     assert err.startswith("hullscan: error: SbomNotAttachedError: no SBOM is attached to ")
     assert len(err.splitlines()) == 1
     with pytest.raises(hullscan.SbomNotAttachedError):
@@ -294,10 +303,13 @@ def test_nothing_attached_is_a_typed_error_or_a_pull(
     code, out, err = cli(
         "sbom", f"oci-archive:{sources.alpine_archive}", "--attach", "-o", str(tmp_path / "x")
     )
-    assert code == 2 and "SourceError" in err and len(err.splitlines()) == 1
+    assert code == 2
+    assert "SourceError" in err
+    assert len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
     code, _, err = cli("scan", f"oci-archive:{sources.alpine_archive}", "--sbom-from-registry", "--offline")
-    assert code == 2 and "SourceError" in err
+    assert code == 2
+    assert "SourceError" in err
 
 
 # -- the referrers API ------------------------------------------------------------------------------
@@ -319,7 +331,8 @@ def test_referrers_api_path(registry: Registry, front: ReferrersFront, sources: 
     assert [(m["digest"], m["artifactType"]) for m in listed] == [(attached.digest, SPDX)]
     front.seen.clear()
     got = oci.fetch(ref, registries=settings())
-    assert got is not None and (got.via, got.digest, got.media_type) == ("referrers", attached.digest, SPDX)
+    assert got is not None
+    assert (got.via, got.digest, got.media_type) == ("referrers", attached.digest, SPDX)
     assert ("GET", f"/v2/refs/referrers/{inv.manifest_digest}", 200) in front.seen
     assert not any("sha256-" in path for _, path, _ in front.seen)
     result = hullscan.scan(ref, offline=True, sbom_from_registry=True)
@@ -352,7 +365,8 @@ def test_oras_interop(registry: Registry, front: ReferrersFront, sources: Source
     )
     assert resp.status_code == 201
     found = oci.fetch(f"{front.host}/interop:1", registries=settings())
-    assert found is not None and found.via == "referrers"
+    assert found is not None
+    assert found.via == "referrers"
     assert found.data == sbom.read_bytes()
     assert found.digest == resp.headers["Docker-Content-Digest"]
 
@@ -390,7 +404,9 @@ def test_basic_auth_attach_and_fetch(basic_registry: Registry, tls: Tls, docker_
     ref = f"{basic_registry.host}/app:1"
     ca = ["--registry-ca", f"{basic_registry.host}={tls.ca_cert}"]
     code, _, err = cli("sbom", ref, "--attach", "-o", "/dev/null", *ca)
-    assert code == 2 and "AuthenticationError" in err and "requires credentials" in err
+    assert code == 2
+    assert "AuthenticationError" in err
+    assert "requires credentials" in err
     (docker_config / "config.json").write_text(
         json.dumps(
             {"auths": {basic_registry.host: {"auth": base64.b64encode(":".join(ALICE).encode()).decode()}}}
@@ -427,7 +443,8 @@ def test_token_auth_asks_for_push_scope(
             )
             assert ("bob", "repository:team/app:pull,push") in ts.issued
             got = oci.fetch(ref, registries=settings())
-            assert got is not None and got.digest == attached.digest
+            assert got is not None
+            assert got.digest == attached.digest
         finally:
             r.stop()
     finally:
@@ -491,8 +508,10 @@ def test_hostile_registry_typed_errors(
     with pytest.raises(expected):
         oci.fetch(ref, registries=settings())
     code, out, err = cli("scan", ref, "--sbom-from-registry", "--offline")
-    assert code == 2 and out == ""
-    assert err.startswith(f"hullscan: error: {expected.__name__}: ") and len(err.splitlines()) == 1
+    assert code == 2
+    assert out == ""
+    assert err.startswith(f"hullscan: error: {expected.__name__}: ")
+    assert len(err.splitlines()) == 1
     if case == "huge-blob":
         assert not any("/blobs/" in path for method, path, _ in front.seen if method == "GET")
 
@@ -510,7 +529,8 @@ def test_hostile_tag_index_is_not_overwritten(registry: Registry, sources: Sourc
         oci.fetch(ref, registries=settings())
     accept = ",".join(hullscan.sources.registry.ACCEPT)
     body, ctype = get(registry.host, f"/v2/squat/manifests/{oci.fallback_tag(subject)}", accept)
-    assert ctype == OCI_MANIFEST and "layers" in json.loads(body)  # left as it was
+    assert ctype == OCI_MANIFEST
+    assert "layers" in json.loads(body)
 
 
 def test_sbom_read_from_bytes_matches_file(tmp_path: Path, sources: Sources) -> None:
