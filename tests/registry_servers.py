@@ -8,6 +8,9 @@
 - :class:`FaultProxy`: a plain HTTP proxy in front of a registry that injects faults on request
   (a 5xx, a 429 with Retry-After, a connection cut mid-body, a corrupted body) and records every
   request with its headers.
+- :class:`ReferrersFront`: a plain HTTP front to a registry adding the OCI 1.1 referrers API
+  (answered from the registry's storage) and ``OCI-Subject``, with per-path overrides for a
+  hostile registry.
 - :func:`make_ca`: a CA and a server certificate for 127.0.0.1, made with ``cryptography``.
 """
 
