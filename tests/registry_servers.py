@@ -28,6 +28,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -547,6 +548,10 @@ class ReferrersFront:
         self.storage = registry.work / "storage" / "docker" / "registry" / "v2"
         self.overrides: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.seen: list[tuple[str, str, int]] = []
+        #: False: a plain proxy (no referrers API, no OCI-Subject), as the registry behind it.
+        self.api = True
+        #: Called with (method, path, status) after each request passed on to the registry.
+        self.after: Callable[[str, str, int], None] | None = None
         self._lock = threading.Lock()
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
@@ -643,7 +648,7 @@ class ReferrersFront:
             self._reply(h, method, status, headers, data)
             return
         m = re.fullmatch(r"/v2/(?P<name>.+)/referrers/(?P<digest>sha256:[0-9a-f]{64})", parts.path)
-        if method == "GET" and m:
+        if method == "GET" and m and self.api:
             at = (parse_qs(parts.query).get("artifactType") or [None])[0]
             index = json.dumps(self.referrers(m.group("name"), m.group("digest"), at)).encode()
             headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
@@ -664,13 +669,15 @@ class ReferrersFront:
             ):
                 continue
             headers[k] = v.replace(self.upstream, self.host) if k.lower() == "location" else v
-        if method == "PUT" and "/manifests/" in parts.path and resp.status == 201:
+        if method == "PUT" and "/manifests/" in parts.path and resp.status == 201 and self.api:
             try:
                 subject = json.loads(body).get("subject")
             except (ValueError, AttributeError):
                 subject = None
             if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
                 headers["OCI-Subject"] = subject["digest"]
+        if self.after is not None:
+            self.after(method, parts.path, resp.status)
         self._reply(h, method, resp.status, headers, data)
 
     def stop(self) -> None:

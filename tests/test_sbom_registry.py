@@ -251,6 +251,43 @@ def test_tag_fallback_keeps_every_attachment(registry: Registry, sources: Source
     assert newest.digest == c.digest
 
 
+def test_tag_index_update_lost_to_another_client_is_redone(
+    registry: Registry, front: ReferrersFront, sources: Sources
+) -> None:
+    """Another client's update of the fallback index lands right after ours and drops our entry
+    (it read the index before we wrote it): attach reads the index back and adds its entry again."""
+    push(sources.alpine, registry, "race:1", fmt="oci")
+    subject = hullscan.inventory(f"registry:{registry.host}/race:1").manifest_digest
+    assert subject is not None
+    tag = oci.fallback_tag(subject)
+    # The other client's entry (the registry checks that an index lists manifests it holds).
+    size = len(get(registry.host, f"/v2/race/manifests/{subject}")[0])
+    other = {"mediaType": OCI_MANIFEST, "digest": subject, "size": size, "artifactType": SPDX}
+    theirs = _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [other]})
+    puts: list[str] = []
+
+    def competing_writer(method: str, path: str, status: int) -> None:
+        if method == "PUT" and path.endswith(f"/manifests/{tag}"):
+            puts.append(path)
+            if len(puts) == 1:
+                req = urllib.request.Request(
+                    f"http://{registry.host}{path}",
+                    data=theirs,
+                    method="PUT",
+                    headers={"Content-Type": OCI_INDEX},
+                )
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    assert resp.status == 201
+
+    front.api = False
+    front.after = competing_writer
+    attached = oci.attach(f"{front.host}/race:1", b'{"bomFormat": "CycloneDX"}', CDX, registries=settings())
+    assert attached.via == "tag"
+    assert len(puts) == 2
+    index = json.loads(get(registry.host, f"/v2/race/manifests/{tag}", OCI_INDEX)[0])
+    assert [m["digest"] for m in index["manifests"]] == [other["digest"], attached.digest]
+
+
 def test_multi_platform_subject_is_the_platform_manifest(registry: Registry, sources: Sources) -> None:
     ref = push(sources.multi, registry, "multi:1", fmt="oci", all_platforms=True)
     top = json.loads(get(registry.host, "/v2/multi/manifests/1", OCI_INDEX)[0])
@@ -335,6 +372,10 @@ def test_referrers_api_path(registry: Registry, front: ReferrersFront, sources: 
     assert (got.via, got.digest, got.media_type) == ("referrers", attached.digest, SPDX)
     assert ("GET", f"/v2/refs/referrers/{inv.manifest_digest}", 200) in front.seen
     assert not any("sha256-" in path for _, path, _ in front.seen)
+    # One type asked for: the registry is asked to filter by it.
+    assert oci.fetch(ref, media_types=(CDX,), registries=settings()) is None
+    query = "artifactType=application%2Fvnd.cyclonedx%2Bjson"
+    assert ("GET", f"/v2/refs/referrers/{inv.manifest_digest}?{query}", 200) in front.seen
     result = hullscan.scan(ref, offline=True, sbom_from_registry=True)
     assert findings(result) == findings(hullscan.scan(str(sources.alpine_archive), offline=True))
 

@@ -91,6 +91,8 @@ MAX_SBOM = 256 * 1024 * 1024
 MAX_REFERRERS = 10_000
 #: Most pages of a paginated referrers answer followed.
 MAX_PAGES = 16
+#: Updates of the tag-schema index tried when concurrent writers replace it.
+TAG_INDEX_ATTEMPTS = 3
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -321,12 +323,16 @@ class _Session:
 
     # -- referrers --------------------------------------------------------------------------------
 
-    def referrers(self, subject: str) -> tuple[list[dict[str, Any]], str]:
+    def referrers(
+        self, subject: str, wanted: tuple[str, ...] = PREFERENCE
+    ) -> tuple[list[dict[str, Any]], str]:
         """The descriptors referring to ``subject``: from the referrers API, or (404) the
         ``sha256-<hex>`` tag index. ``([], "tag")`` when neither lists any."""
+        # With one type wanted, the registry may filter (the result is filtered here anyway).
+        query = f"?artifactType={urllib.parse.quote(wanted[0], safe='')}" if len(wanted) == 1 else ""
         try:
             resp = self.repo.request(
-                "GET", f"referrers/{subject}", {"Accept": OCI_INDEX}, what=f"referrers of {subject}"
+                "GET", f"referrers/{subject}{query}", {"Accept": OCI_INDEX}, what=f"referrers of {subject}"
             )
         except ImageNotFoundError:
             return self._tag_index(subject), "tag"
@@ -457,27 +463,34 @@ def attach(
 
 def _add_to_tag_index(session: _Session, subject: str, desc: Descriptor) -> str:
     """Add ``desc`` to the ``sha256-<hex>`` index of ``subject`` (created when missing; the
-    entries already there are kept)."""
+    entries already there are kept). The index is read back after the update: when another
+    client replaced it meanwhile (there is no conditional PUT), the update is made again."""
     tag = fallback_tag(subject)
-    try:
-        data, _, _ = session.manifest(tag, ACCEPT)
-    except ImageNotFoundError:
-        doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-    else:
-        parsed = parse_json(data, f"index {tag}")
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("manifests"), list):
-            raise ImageFormatError(
-                f"{tag} in {session.repo.description} is not an image index; not overwriting it"
-            )
-        doc = parsed
-    entries = doc["manifests"]
-    if any(isinstance(e, dict) and e.get("digest") == desc.digest for e in entries):
-        return tag
-    if len(entries) >= MAX_REFERRERS:
-        raise LimitExceededError(f"{tag} lists {len(entries)} artifacts already; not adding more")
-    entries.append(desc.to_dict())
-    session.put_manifest(tag, _canonical(doc), OCI_INDEX)
-    return tag
+    for attempt in range(TAG_INDEX_ATTEMPTS + 1):
+        try:
+            data, _, _ = session.manifest(tag, ACCEPT)
+        except ImageNotFoundError:
+            doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        else:
+            parsed = parse_json(data, f"index {tag}")
+            if not isinstance(parsed, dict) or not isinstance(parsed.get("manifests"), list):
+                raise ImageFormatError(
+                    f"{tag} in {session.repo.description} is not an image index; not overwriting it"
+                )
+            doc = parsed
+        entries = doc["manifests"]
+        if any(isinstance(e, dict) and e.get("digest") == desc.digest for e in entries):
+            return tag
+        if attempt == TAG_INDEX_ATTEMPTS:
+            break
+        if len(entries) >= MAX_REFERRERS:
+            raise LimitExceededError(f"{tag} lists {len(entries)} artifacts already; not adding more")
+        entries.append(desc.to_dict())
+        session.put_manifest(tag, _canonical(doc), OCI_INDEX)
+    raise RegistryError(
+        f"{tag} in {session.repo.description} kept changing under concurrent updates; the artifact "
+        f"{desc.digest} is pushed but not listed there"
+    )
 
 
 def _candidates(entries: list[dict[str, Any]], wanted: tuple[str, ...]) -> list[Descriptor]:
@@ -524,7 +537,7 @@ def fetch(
     session = _Session(r, registries, credentials, push=False)
     try:
         for subj in session.subjects(platform, False):
-            entries, via = session.referrers(subj.digest)
+            entries, via = session.referrers(subj.digest, media_types)
             best = _candidates(entries, media_types)
             if best:
                 return _download(session, best[0], subj, via, max_bytes, media_types)
