@@ -344,6 +344,9 @@ def test_nothing_attached_is_a_typed_error_or_a_pull(
     assert "SourceError" in err
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+    for other in (f"docker:{ref}", str(sources.alpine_archive), f"sbom:{sources.alpine_archive}"):
+        with pytest.raises(hullscan.SourceError, match="attached to and read from images in a registry"):
+            oci.reference_of(other)
     code, _, err = cli("scan", f"oci-archive:{sources.alpine_archive}", "--sbom-from-registry", "--offline")
     assert code == 2
     assert "SourceError" in err

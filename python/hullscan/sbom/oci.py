@@ -60,7 +60,7 @@ from hullscan.sources.image import (
 from hullscan.sources.registry import ACCEPT, check_digest
 from hullscan.sources.registry_client import TOKENS, Repository, Transport
 from hullscan.sources.registry_config import RegistryConfig
-from hullscan.sources.registry_ref import Reference, parse_reference
+from hullscan.sources.registry_ref import Reference
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -160,16 +160,20 @@ def media_type_for(format: str) -> str:
 def reference_of(source: str | Reference) -> Reference:
     """The image reference of ``registry:REF`` or a bare reference; :class:`SourceError` for any
     other source (an SBOM is attached to, and fetched from, a registry)."""
+    from hullscan.sources import parse
+
     if isinstance(source, Reference):
         return source
-    text = source[len("registry:") :] if source.startswith("registry:") else source
     try:
-        return parse_reference(text)
+        spec = parse(source)
     except SourceError:
+        spec = None
+    if spec is None or spec.kind != "registry" or spec.reference is None:
         raise SourceError(
             f"{source[:200]!r}: SBOMs are attached to and read from images in a registry; give a "
             "registry:REF source or an image reference"
-        ) from None
+        )
+    return spec.reference
 
 
 def _sha256(data: bytes) -> str:
