@@ -8,6 +8,9 @@
 - :class:`FaultProxy`: a plain HTTP proxy in front of a registry that injects faults on request
   (a 5xx, a 429 with Retry-After, a connection cut mid-body, a corrupted body) and records every
   request with its headers.
+- :class:`ReferrersFront`: a plain HTTP front to a registry adding the OCI 1.1 referrers API
+  (answered from the registry's storage) and ``OCI-Subject``, with per-path overrides for a
+  hostile registry.
 - :func:`make_ca`: a CA and a server certificate for 127.0.0.1, made with ``cryptography``.
 """
 
@@ -25,6 +28,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -518,9 +522,173 @@ class FaultProxy:
         self.httpd.server_close()
 
 
+# -- a referrers-API front ----------------------------------------------------------------------
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (one refusing an oversized body does): nothing to report."""
+
+
+class ReferrersFront:
+    """A plain-HTTP front to a :class:`Registry` (plain HTTP) that adds what Debian's
+    ``docker-registry`` (distribution 2.8) lacks: the OCI 1.1 referrers API.
+
+    Every request is passed on to the registry, except ``GET /v2/<name>/referrers/<digest>``,
+    answered here from the registry's own storage (each manifest revision of the repository whose
+    ``subject`` is the digest, its ``artifactType`` or else its config's media type, as the spec
+    says), and a manifest upload whose body has a ``subject`` gets the ``OCI-Subject`` response
+    header a referrers-capable registry sends. ``overrides`` (path -> status, headers, body)
+    answer GETs of those paths instead: a hostile registry, for the tests of what a client must
+    refuse. ``seen`` records (method, path, status) of every request."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.upstream = registry.host
+        self.storage = registry.work / "storage" / "docker" / "registry" / "v2"
+        self.overrides: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.seen: list[tuple[str, str, int]] = []
+        #: False: a plain proxy (no referrers API, no OCI-Subject), as the registry behind it.
+        self.api = True
+        #: Called with (method, path, status) after each request passed on to the registry.
+        self.after: Callable[[str, str, int], None] | None = None
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                front._handle(self, "GET")
+
+            def do_HEAD(self) -> None:
+                front._handle(self, "HEAD")
+
+            def do_POST(self) -> None:
+                front._handle(self, "POST")
+
+            def do_PUT(self) -> None:
+                front._handle(self, "PUT")
+
+            def do_PATCH(self) -> None:
+                front._handle(self, "PATCH")
+
+            def do_DELETE(self) -> None:
+                front._handle(self, "DELETE")
+
+        self.httpd = _QuietServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def referrers(self, name: str, digest: str, artifact_type: str | None = None) -> dict[str, Any]:
+        """The referrers index of ``digest`` in repository ``name``, from the registry's storage."""
+        revisions = self.storage / "repositories" / name / "_manifests" / "revisions" / "sha256"
+        manifests = []
+        for rev in sorted(revisions.iterdir()) if revisions.is_dir() else []:
+            hexd = rev.name
+            data = (self.storage / "blobs" / "sha256" / hexd[:2] / hexd / "data").read_bytes()
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                continue
+            subject = doc.get("subject") if isinstance(doc, dict) else None
+            if not isinstance(subject, dict) or subject.get("digest") != digest:
+                continue
+            at = doc.get("artifactType") or doc.get("config", {}).get("mediaType")
+            if artifact_type is not None and at != artifact_type:
+                continue
+            d = {"mediaType": doc.get("mediaType"), "digest": "sha256:" + hexd, "size": len(data)}
+            if at:
+                d["artifactType"] = at
+            if doc.get("annotations"):
+                d["annotations"] = doc["annotations"]
+            manifests.append(d)
+        return {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests,
+        }
+
+    def _reply(
+        self,
+        h: http.server.BaseHTTPRequestHandler,
+        method: str,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> None:
+        with self._lock:
+            self.seen.append((method, h.path, status))
+        h.send_response(status)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        if method != "HEAD" or "Content-Length" not in headers:
+            h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if method != "HEAD":
+            try:
+                h.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                h.close_connection = True  # the client stopped reading (a refused oversized body)
+
+    def _handle(self, h: http.server.BaseHTTPRequestHandler, method: str) -> None:
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        if method == "GET" and parts.path in self.overrides:
+            status, headers, data = self.overrides[parts.path]
+            self._reply(h, method, status, headers, data)
+            return
+        m = re.fullmatch(r"/v2/(?P<name>.+)/referrers/(?P<digest>sha256:[0-9a-f]{64})", parts.path)
+        if method == "GET" and m and self.api:
+            at = (parse_qs(parts.query).get("artifactType") or [None])[0]
+            index = json.dumps(self.referrers(m.group("name"), m.group("digest"), at)).encode()
+            headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+            if at:
+                headers["OCI-Filters-Applied"] = "artifactType"
+            self._reply(h, method, 200, headers, index)
+            return
+        conn = http.client.HTTPConnection(self.upstream, timeout=30)
+        fwd = {k: v for k, v in h.headers.items() if k.lower() not in ("host", "connection")}
+        conn.request(method, h.path, body=body if body else None, headers=fwd)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        headers = {}
+        for k, v in resp.getheaders():
+            if k.lower() in ("connection", "transfer-encoding") or (
+                k.lower() == "content-length" and method != "HEAD"
+            ):
+                continue
+            headers[k] = v.replace(self.upstream, self.host) if k.lower() == "location" else v
+        if method == "PUT" and "/manifests/" in parts.path and resp.status == 201 and self.api:
+            try:
+                subject = json.loads(body).get("subject")
+            except (ValueError, AttributeError):
+                subject = None
+            if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
+                headers["OCI-Subject"] = subject["digest"]
+        if self.after is not None:
+            self.after(method, parts.path, resp.status)
+        self._reply(h, method, resp.status, headers, data)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 __all__ = [
     "Fault",
     "FaultProxy",
+    "ReferrersFront",
     "Registry",
     "Tls",
     "TokenServer",

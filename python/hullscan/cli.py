@@ -96,6 +96,18 @@ def _sbom_parser(sub: Any) -> None:
     sb.add_argument("--output", "-o", help="write to this file instead of standard output")
     sb.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     sb.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+    sb.add_argument(
+        "--attach",
+        action="store_true",
+        help="also push the SBOM to the image's registry as an OCI artifact referring to the image "
+        "(the manifest scanned; referrers API, or the sha256-<digest> tag where there is none)",
+    )
+    sb.add_argument(
+        "--attach-to-index",
+        action="store_true",
+        help="with --attach: refer to the reference's own manifest (a multi-platform index) instead "
+        "of the platform manifest scanned",
+    )
     cli_registry.add_arguments(sb)
 
 
@@ -112,20 +124,42 @@ def _timestamp(text: str | None) -> datetime | None:
 
 
 def _sbom_command(args: argparse.Namespace) -> int:
-    from hullscan.sbom import write
+    from hullscan.sbom import oci, write
 
+    registries = cli_registry.config(args)
+    media_type = None
+    if args.attach or args.attach_to_index:
+        oci.reference_of(args.source)  # a registry image, or a typed error before any work
+        media_type = oci.media_type_for(args.format)
     inv = inventory(
         args.source,
         platform=args.platform,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
-        registries=cli_registry.config(args),
+        registries=registries,
         progress=args.progress,
     )
+    timestamp = _timestamp(args.timestamp)
     try:
-        text = write(inv, args.format, spec_version=args.spec_version, timestamp=_timestamp(args.timestamp))
+        text = write(inv, args.format, spec_version=args.spec_version, timestamp=timestamp)
     except ValueError as e:
         raise SourceError(str(e)) from e
+    if media_type is not None:
+        attached = oci.attach(
+            args.source,
+            text,
+            media_type,
+            subject=None if args.attach_to_index else inv.manifest_digest,
+            platform=args.platform,
+            to_index=args.attach_to_index,
+            timestamp=timestamp,
+            registries=registries,
+        )
+        how = "referrers API" if attached.via == "referrers" else f"tag {attached.tag}"
+        print(
+            f"hullscan: attached {media_type} to {attached.subject.digest} as {attached.digest} ({how})",
+            file=sys.stderr,
+        )
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)

@@ -42,6 +42,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="also match language packages an OS package installed against their language ecosystem",
     )
     p.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
+    p.add_argument(
+        "--sbom-from-registry",
+        nargs="?",
+        const="require",
+        choices=("require", "auto"),
+        help="match the SBOM attached to the image in its registry (`hullscan sbom --attach`) instead "
+        "of pulling its layers; none attached is an error, or with =auto the image is pulled",
+    )
     cli_registry.add_arguments(p)
 
 
@@ -91,7 +99,10 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         os_owned=args.match_os_owned,
         registries=cli_registry.config(args),
         progress=args.progress,
+        sbom_from_registry="auto" if args.sbom_from_registry == "auto" else bool(args.sbom_from_registry),
     )
+    if args.sbom_from_registry and result.inventory.source_type == "sbom":
+        print(f"hullscan: matched the SBOM attached to {result.inventory.manifest_digest}", file=sys.stderr)
     findings = [f for f in result.findings if not (args.ignore_unfixed and f.status == "not_fixed")]
     if args.format == "json":
         if args.ignore_unfixed:

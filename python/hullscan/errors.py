@@ -8,6 +8,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     │   ├── RegistryError          a registry cannot be reached or answers with an error (after retries)
     │   │   ├── AuthenticationError  credentials are missing, or the registry refused them
     │   │   └── ImageNotFoundError   the registry has no such repository, tag or digest
+    │   │       └── SbomNotAttachedError  no SBOM is attached to the image (referrers / tag fallback)
     │   ├── DaemonError            the Docker daemon cannot be reached or has no such image
     │   └── SbomFormatError        a file is not an SBOM hullscan reads (or an unsafe one: an XML DTD)
     ├── ImageFormatError         a manifest, index, config or archive is malformed or incomplete
@@ -49,6 +50,10 @@ class AuthenticationError(RegistryError):
 
 class ImageNotFoundError(RegistryError):
     """The registry has no such repository, tag or digest."""
+
+
+class SbomNotAttachedError(ImageNotFoundError):
+    """No SBOM is attached to the image in its registry (``scan --sbom-from-registry``)."""
 
 
 class DaemonError(SourceError):
@@ -94,5 +99,6 @@ __all__ = [
     "PlatformNotFoundError",
     "RegistryError",
     "SbomFormatError",
+    "SbomNotAttachedError",
     "SourceError",
 ]

@@ -350,6 +350,7 @@ def scan(
     registries: RegistryConfig | str | os.PathLike[str] | None = None,
     progress: bool | None = None,
     secrets: bool = False,
+    sbom_from_registry: bool | str = False,
 ) -> ScanResult:
     """Inventory ``source`` and match it against the advisory database.
 
@@ -358,15 +359,29 @@ def scan(
     language packages an OS package installed against their language ecosystem (see
     :func:`match`). ``registries``, ``progress`` and ``secrets`` are as for
     :func:`hullscan.inventory`.
+
+    ``sbom_from_registry``: for an image in a registry, match the SBOM attached to it (see
+    :mod:`hullscan.sbom.oci`) instead of pulling its layers; ``True`` raises
+    :class:`SbomNotAttachedError` when none is attached, ``"auto"`` then scans the image.
     """
-    inv = inventory(
-        source,
-        platform=platform,
-        cache_dir=cache_dir,
-        registries=registries,
-        progress=progress,
-        secrets=secrets,
-    )
+    inv = None
+    if sbom_from_registry:
+        from hullscan.sbom.oci import attached_inventory
+
+        config = registries if isinstance(registries, RegistryConfig) else RegistryConfig.load(registries)
+        found = attached_inventory(
+            str(source), platform=platform, registries=config, required=sbom_from_registry != "auto"
+        )
+        inv = found[0] if found else None
+    if inv is None:
+        inv = inventory(
+            source,
+            platform=platform,
+            cache_dir=cache_dir,
+            registries=registries,
+            progress=progress,
+            secrets=secrets,
+        )
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index, os_owned=os_owned)
     if db_info.get("stale"):

@@ -461,3 +461,22 @@ def _assemble(source: str, doc: _Doc) -> Inventory:
         warnings=tuple(warnings),
         manifest_digest=doc.manifest_digest,
     )
+
+
+def read_sbom_bytes(data: bytes, source: str) -> Inventory:
+    """The inventory of an SBOM held in memory (one fetched from a registry), read exactly as
+    :func:`read_sbom` reads a file; ``source`` names it in the inventory and in messages."""
+    import dataclasses
+
+    from hullscan.errors import HullscanError
+
+    if len(data) > MAX_BYTES:
+        raise LimitExceededError(f"{source}: SBOM of {len(data)} bytes, more than {MAX_BYTES}")
+    with tempfile.TemporaryDirectory(prefix="hullscan-sbom-") as tmp:
+        path = Path(tmp) / "sbom"
+        path.write_bytes(data)
+        try:
+            inv = read_sbom(path)
+        except HullscanError as e:
+            raise type(e)(str(e).replace(str(path), source)) from None
+    return dataclasses.replace(inv, source=source)

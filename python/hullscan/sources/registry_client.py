@@ -350,6 +350,8 @@ class Repository:
         self._credential_looked_up = False
         #: Requests sent, by kind, for tests and benchmarks.
         self.requests: dict[str, int] = {}
+        #: The token scope's actions: ``pull``, or ``pull,push`` for a client that uploads.
+        self.actions = "pull"
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -556,7 +558,7 @@ class Repository:
             self._challenge = bearer[0] if bearer else basic[0] if basic else None
 
     def _scope(self) -> str:
-        return f"repository:{self.repository}:pull"
+        return f"repository:{self.repository}:{self.actions}"
 
     def _authenticate(self, failed: bool) -> None:
         """Set ``_authorization`` for the known challenge; ``failed``: the last one was refused."""
@@ -669,11 +671,28 @@ class Repository:
         return token, lifetime
 
     def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, what: str = ""
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        what: str = "",
+        body: bytes | None = None,
     ) -> http.client.HTTPResponse:
         """An authenticated request for ``/v2/<repository>/<path>``; raises on 401/403/404 and on
         other error statuses; returns a 2xx response with its body unread."""
-        url = f"{self._base()}/v2/{self.repository}/{path}"
+        return self.request_url(method, f"{self._base()}/v2/{self.repository}/{path}", headers, what, body)
+
+    def request_url(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        what: str = "",
+        body: bytes | None = None,
+    ) -> http.client.HTTPResponse:
+        """:meth:`request` for a full URL on the registry (an upload ``Location``)."""
+        if self._scheme is None:
+            self.ping()
         refused = False
         for _ in range(3):
             h = dict(headers or {})
@@ -685,7 +704,7 @@ class Repository:
                     authorization = self._authorization
             if authorization:
                 h["Authorization"] = authorization
-            resp = self._send(method, url, h, what=what)
+            resp = self._send(method, url, h, body, what=what)
             if resp.status == 401:
                 _read_small(resp, 64 << 10)
                 had = authorization is not None
@@ -709,13 +728,14 @@ class Repository:
                 detail = _error_detail(_read_small(resp, 64 << 10))
                 raise self._error(
                     ImageNotFoundError,
-                    f"{what or path} not found in {self.description}" + (f" ({detail})" if detail else ""),
+                    f"{what or _strip_query(url)} not found in {self.description}"
+                    + (f" ({detail})" if detail else ""),
                 )
             if resp.status >= 300:
                 detail = _error_detail(_read_small(resp, 64 << 10))
                 raise self._error(
                     RegistryError,
-                    f"{what or path} from {self.description}: HTTP {resp.status} {resp.reason}"
+                    f"{what or _strip_query(url)} from {self.description}: HTTP {resp.status} {resp.reason}"
                     + (f": {detail}" if detail else ""),
                 )
             return resp
