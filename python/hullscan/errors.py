@@ -16,6 +16,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── InvalidVersionError      a string is not a version (or range) of the named scheme
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     ├── CacheError               the cache directory cannot be used
+    ├── ReportError              an unknown report format or option
     └── DatabaseError            the advisory database cannot be built, read or updated
         ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
         ├── NetworkError           a feed download failed (after retries)
@@ -54,6 +55,10 @@ class DaemonError(SourceError):
     """The Docker daemon cannot be reached, or has no such image."""
 
 
+class ReportError(HullscanError):
+    """An unknown report format, or an option a report format cannot take."""
+
+
 class DatabaseError(HullscanError):
     """The advisory database cannot be built, read or updated; the previous one keeps serving."""
 
@@ -87,5 +92,6 @@ __all__ = [
     "NetworkError",
     "PlatformNotFoundError",
     "RegistryError",
+    "ReportError",
     "SourceError",
 ]
