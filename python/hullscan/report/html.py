@@ -63,7 +63,8 @@ details summary{cursor:pointer;color:#1a73e8}
 JS = """
 (function(){
   var q=document.getElementById('q'),sev=document.getElementById('sev'),
-      shown=document.getElementById('shown'),rows=[].slice.call(document.querySelectorAll('#findings tbody tr'));
+      shown=document.getElementById('shown'),
+      rows=[].slice.call(document.querySelectorAll('#findings tbody tr'));
   var text=rows.map(function(r){return r.textContent.toLowerCase();});
   function apply(){
     var t=q.value.toLowerCase().trim(),s=sev.value,n=0;
