@@ -100,18 +100,31 @@ def colour_wanted(mode: str) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file beside it: a failed run leaves no partial
-    report (and an existing one untouched)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+def write_all(files: list[tuple[str, str]]) -> None:
+    """Write every report through a temporary file beside it, then move them all in place: a
+    failed write (a missing directory, a full disk) leaves no report, partial or whole, behind.
+    A target that exists and is no regular file (``/dev/stdout``, a pipe) is written directly."""
+    staged: list[tuple[str, Path]] = []
+    direct: list[tuple[Path, str]] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        for path, text in files:
+            target = Path(path)
+            text = text if text.endswith("\n") else text + "\n"
+            if target.exists() and not target.is_file():
+                direct.append((target, text))
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            staged.append((tmp, target))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        for target, text in direct:
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
@@ -136,8 +149,7 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
     if to_stdout:
         colour = args.format == "table" and colour_wanted(args.color)
         stdout_text = render(result, args.format, options=replace(options, colour=colour))
-    for path, text in texts:
-        write_atomic(path, text)
+    write_all(texts)
     if stdout_text is not None:
         sys.stdout.write(stdout_text if stdout_text.endswith("\n") else stdout_text + "\n")
     for w in [*result.inventory.warnings, *result.warnings]:

@@ -46,9 +46,12 @@ def layer_infos(inv: Inventory) -> dict[int, LayerInfo]:
 
     A base image that itself adds layers on top of its root filesystem (``python:3.12`` on top of
     Debian) shows those layers as ``added``. Sources without layers (``dir:``, ``sbom:``) have no
-    origins."""
-    if not inv.layers:
-        return {}
+    origins.
+
+    (Trivy's CMD-boundary rule needs the history's empty-layer entries, and the OCI
+    ``org.opencontainers.image.base.*`` annotations the manifest; the inventory keeps neither.)"""
+    if inv.source_type in ("dir", "sbom") or not any(layer.digest for layer in inv.layers):
+        return {}  # a directory's one pseudo-layer, an SBOM's: no image layers
     last_import = -1
     for layer in inv.layers:
         if layer.created_by and _ROOTFS_IMPORT.match(layer.created_by.strip()):
