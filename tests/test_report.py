@@ -323,7 +323,9 @@ def hostile(result: ScanResult) -> ScanResult:
     f = result.findings[0]
     pkg = replace(f.package, name=HOSTILE_NAME)
     bad = replace(f, package=pkg, summary=HOSTILE_SUMMARY, installed_version="1.0\r\n\x1b]0;title\x07")
-    packages = tuple(replace(p, name=HOSTILE_NAME) if p.purl == f.package.purl else p for p in result.packages)
+    packages = tuple(
+        replace(p, name=HOSTILE_NAME) if p.purl == f.package.purl else p for p in result.packages
+    )
     inv = replace(
         result.inventory,
         source="oci-dir:/x\n/../../etc\x1b[31m",
