@@ -37,7 +37,10 @@ def _table(result: ScanResult, options: RenderOptions) -> str:
 
 
 def _json(result: ScanResult, options: RenderOptions) -> str:
-    return result.to_json()
+    from hullscan.report._json import dumps, scan_dict
+
+    # ``result.to_dict()``, one package / layer / finding per line.
+    return dumps(scan_dict(result), 2)
 
 
 def _sarif(result: ScanResult, options: RenderOptions) -> str:

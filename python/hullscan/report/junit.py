@@ -3,55 +3,63 @@ finding without one). Findings below it are listed in the test case's ``system-o
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from hullscan.report._common import at_or_above, fixed_text, image_name, xml_text
 from hullscan.scan import Finding, ScanResult
 
+_ENTITIES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+)
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def _attr(value: object) -> str:
+    """An attribute value: XML-invalid characters escaped as text first, then the markup ones."""
+    return xml_text(value).translate(_ENTITIES)
+
+
+def _text(value: object) -> str:
+    return xml_text(value).translate(_TEXT)
+
 
 def render(result: ScanResult, *, fail_on: str | None = None) -> str:
-    image = image_name(result)
+    image = _attr(image_name(result))
     by_pkg: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_pkg.setdefault(f.package.purl, []).append(f)
-    suites = ET.Element("testsuites", name="hullscan")
-    suite = ET.SubElement(suites, "testsuite", name=xml_text(image))
-    props = ET.SubElement(suite, "properties")
-    ET.SubElement(props, "property", name="hullscan.image", value=xml_text(image))
-    ET.SubElement(props, "property", name="hullscan.fail_on", value=fail_on or "any")
+    cases: list[str] = []
     failures = 0
     for p in result.inventory.packages:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=xml_text(p.ecosystem or p.kind),
-            name=xml_text(f"{p.name}@{p.version}"),
-            file=xml_text(p.locations[0].lstrip("/")) if p.locations else "",
-        )
+        where = _attr(p.locations[0].lstrip("/")) if p.locations else ""
+        name = _attr(f"{p.name}@{p.version}")
+        head = f'    <testcase classname="{_attr(p.ecosystem or p.kind)}" name="{name}" file="{where}"'
+        body: list[str] = []
         below = []
         for f in by_pkg.pop(p.purl, []):
             if at_or_above(f, fail_on):
                 failures += 1
-                fail = ET.SubElement(
-                    case,
-                    "failure",
-                    type=xml_text(f.id),
-                    message=xml_text(f"{f.id} ({f.severity.level}): {f.summary or 'no summary'}"),
-                )
-                fail.text = xml_text(
+                message = _attr(f"{f.id} ({f.severity.level}): {f.summary or 'no summary'}")
+                detail = _text(
                     f"{f.id} in {p.name} {f.installed_version}, severity {f.severity.level}, "
                     f"fixed in: {fixed_text(f)}\n{f.explanation.text()}"
                 )
+                body.append(f'      <failure type="{_attr(f.id)}" message="{message}">{detail}</failure>')
             else:
                 below.append(f"{f.id} ({f.severity.level}, below the threshold): fixed in {fixed_text(f)}")
         if below:
-            ET.SubElement(case, "system-out").text = xml_text("\n".join(below))
-    suite.set("tests", str(len(result.inventory.packages)))
-    suite.set("failures", str(failures))
-    suite.set("errors", "0")
-    suite.set("skipped", "0")
-    suites.set("tests", str(len(result.inventory.packages)))
-    suites.set("failures", str(failures))
-    suites.set("errors", "0")
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+            body.append(f"      <system-out>{_text(chr(10).join(below))}</system-out>")
+        cases.append(f"{head}>\n" + "\n".join(body) + "\n    </testcase>" if body else f"{head} />")
+    n = len(result.inventory.packages)
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<testsuites name="hullscan" tests="{n}" failures="{failures}" errors="0">',
+            f'  <testsuite name="{image}" tests="{n}" failures="{failures}" errors="0" skipped="0">',
+            "    <properties>",
+            f'      <property name="hullscan.image" value="{image}" />',
+            f'      <property name="hullscan.fail_on" value="{_attr(fail_on or "any")}" />',
+            "    </properties>",
+            *cases,
+            "  </testsuite>",
+            "</testsuites>",
+        ]
+    )

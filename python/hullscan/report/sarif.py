@@ -4,12 +4,13 @@ result per finding, located at the package database file inside the image."""
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from typing import Any
 from urllib.parse import quote
 
 from hullscan import __version__
 from hullscan.report._common import exploit_text, fixed_text, image_name, layer_infos, layer_of, snippet
+from hullscan.report._json import dumps
 from hullscan.scan import Finding, ScanResult
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -35,15 +36,14 @@ def _rule(group: list[Finding]) -> dict[str, Any]:
     if f.aliases:
         lines.append(f"Aliases: {', '.join(f.aliases)}")
         md += [f"Aliases: {_md(', '.join(f.aliases))}", ""]
-    md += ["| Package | Installed | Fixed | Why |", "|---|---|---|---|"]
+    if f.severity.score is not None:
+        lines.append(f"CVSS {f.severity.score:.1f} {f.severity.vector or ''}".rstrip())
+        md += [f"CVSS {f.severity.score:.1f} `{f.severity.vector or ''}`", ""]
+    # Each result's message says why that package matched.
+    md += ["| Package | Installed | Fixed |", "|---|---|---|"]
     for g in group:
-        lines.append(
-            f"{g.package.name} {g.installed_version}: fixed in {fixed_text(g)}. {g.explanation.text()}"
-        )
-        md.append(
-            f"| {_md(g.package.name)} | {_md(g.installed_version)} | {_md(fixed_text(g))} "
-            f"| {_md(g.explanation.text())} |"
-        )
+        lines.append(f"{g.package.name} {g.installed_version}: fixed in {fixed_text(g)}")
+        md.append(f"| {_md(g.package.name)} | {_md(g.installed_version)} | {_md(fixed_text(g))} |")
     props: dict[str, Any] = {
         "tags": ["vulnerability", "security", f.severity.level],
         "precision": "very-high",
@@ -63,14 +63,12 @@ def _rule(group: list[Finding]) -> dict[str, Any]:
     }
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~@#<>&])")
+
+
 def _md(text: str) -> str:
-    out = []
-    for c in " ".join(text.split()):
-        if c in "\\`*_{}[]()#+-.!|<>&~":
-            out.append("\\" + c)
-        else:
-            out.append(c)
-    return "".join(out)
+    """Untrusted text as literal markdown (GitHub renders rule help as markdown)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def render(result: ScanResult) -> str:
@@ -104,7 +102,7 @@ def render(result: ScanResult) -> str:
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": uri},
-                        "region": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1},
+                        "region": {"startLine": 1},
                     },
                     "logicalLocations": [
                         {
@@ -121,8 +119,6 @@ def render(result: ScanResult) -> str:
             },
             "properties": {
                 "image": image,
-                "package": f.package.name,
-                "installedVersion": f.installed_version,
                 "fixedVersions": list(f.fixed_versions),
                 "purl": f.package.purl,
                 "layer": {"index": layer.index, "origin": layer.origin, "digest": f.explanation.layer_digest},
@@ -156,4 +152,4 @@ def render(result: ScanResult) -> str:
             }
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return dumps(doc, 8, lines=frozenset({"rules", "results"}))
