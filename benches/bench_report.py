@@ -108,7 +108,7 @@ def main() -> int:
     try:
         render(result, "cyclonedx-json")
         formats.append("cyclonedx-json")
-    except ImportError:
+    except hullscan.ReportError:
         print("cyclonedx-json: hullscan.sbom.vdr not present here, not measured")
     jobs: dict[str, Callable[[], str]] = {
         fmt: (lambda fmt=fmt: render(result, fmt, options=options))

@@ -18,6 +18,7 @@ from hullscan.errors import (
     NetworkError,
     PlatformNotFoundError,
     RegistryError,
+    ReportError,
     SourceError,
 )
 from hullscan.inventory import inventory
@@ -51,6 +52,7 @@ __all__ = [
     "PlatformNotFoundError",
     "RegistryConfig",
     "RegistryError",
+    "ReportError",
     "ScanResult",
     "SourceError",
     "Suppression",

@@ -68,7 +68,10 @@ def _html(result: ScanResult, options: RenderOptions) -> str:
 
 
 def _cyclonedx(result: ScanResult, options: RenderOptions) -> str:
-    vdr = importlib.import_module("hullscan.sbom.vdr")
+    try:
+        vdr = importlib.import_module("hullscan.sbom.vdr")
+    except ImportError as e:  # written beside this module; absent from a build without it
+        raise ReportError(f"cyclonedx-json is not available in this build: {e}") from e
     out = vdr.to_vdr(result)
     return out if isinstance(out, str) else json.dumps(out, indent=2)
 

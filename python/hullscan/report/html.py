@@ -48,7 +48,7 @@ padding:8px 14px;min-width:90px}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border-bottom:1px solid #e8eaed;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f1f3f4;position:sticky;top:0}
-td.mono,.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
+td.mono,.mono{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:break-word}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-size:12px;font-weight:600}
 .b-critical{background:#b3261e}.b-high{background:#e8710a}.b-medium{background:#f9ab00;color:#202124}
 .b-low{background:#1a73e8}.b-unknown{background:#80868b}.b-kev{background:#202124}
