@@ -83,7 +83,8 @@ def render(result: ScanResult) -> str:
     for f in result.findings:
         layer = layer_of(infos, f)
         where = f.explanation.locations[0] if f.explanation.locations else ""
-        uri = quote(where.lstrip("/"), safe="/") or quote(image, safe="/:@")
+        # No file (an SBOM without locations): the image name, its colons escaped so no scheme is read.
+        uri = quote(where.lstrip("/"), safe="/") or quote(image, safe="/")
         message = (
             f"Package: {f.package.name}\nInstalled version: {f.installed_version}\n"
             f"Vulnerability: {f.id}\nSeverity: {f.severity.level}\nFixed version: {fixed_text(f)}\n"
