@@ -18,6 +18,7 @@ from hullscan.errors import (
     NetworkError,
     PlatformNotFoundError,
     RegistryError,
+    ReportError,
     SbomNotAttachedError,
     SourceError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "PlatformNotFoundError",
     "RegistryConfig",
     "RegistryError",
+    "ReportError",
     "SbomNotAttachedError",
     "ScanResult",
     "SourceError",

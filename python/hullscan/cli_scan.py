@@ -7,11 +7,18 @@ Exit codes: 0 passed; 1 a finding at or above ``--fail-on`` (after ``--ignore-un
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 from hullscan import cli_registry
-from hullscan.scan import Finding, ScanResult, scan
+from hullscan.errors import ReportError
+from hullscan.report import FORMATS, RenderOptions, render
+from hullscan.scan import scan
 from hullscan.severity import LEVELS, RANK
 
 EXIT_OK = 0
@@ -26,8 +33,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "or a bare path or image reference",
     )
     p.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.add_argument("--format", choices=FORMATS, default="table", help="report format (default table)")
+    p.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        default=[],
+        metavar="[FMT=]FILE",
+        help="write the --format report to FILE instead of standard output; FMT=FILE writes another "
+        f"format too ({', '.join(FORMATS)}); repeatable",
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the table on standard output (auto: on a terminal, unless NO_COLOR is set)",
+    )
     p.add_argument(
         "--fail-on",
         choices=LEVELS[:-1],
@@ -53,43 +74,69 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cli_registry.add_arguments(p)
 
 
-def _table(result: ScanResult, findings: list[Finding], clean: Callable[[object], str]) -> str:
-    inv = result.inventory
-    lines = [clean(inv.source) + (f" ({inv.platform})" if inv.platform else "")]
-    if inv.distro is not None:
-        lines.append(f"distro: {clean(inv.distro.pretty_name or inv.distro.id)} [{inv.distro.ecosystem}]")
-    counts = {level: 0 for level in LEVELS}
-    for f in findings:
-        counts[f.severity.level] += 1
-    lines.append(
-        f"packages: {len(inv.packages)}   findings: {len(findings)} ("
-        + ", ".join(f"{level} {counts[level]}" for level in LEVELS)
-        + ")"
-    )
-    for level in LEVELS:
-        group = [f for f in findings if f.severity.level == level]
-        if not group:
-            continue
-        lines.append("")
-        lines.append(level.upper())
-        rows = [("ID", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "SUMMARY")]
-        for f in group:
-            rows.append(
-                (
-                    f.id,
-                    clean(f.package.name),
-                    clean(f.installed_version),
-                    ", ".join(f.fixed_versions) or "not fixed",
-                    str(f.explanation.layer_index),
-                    clean((f.summary or "")[:60]),
+_FMT = re.compile(r"^([a-z][a-z0-9-]*)=(.+)$")
+
+
+def outputs(fmt: str, values: list[str]) -> tuple[list[tuple[str, str]], bool]:
+    """The (format, file) pairs of the ``--output`` values, and whether the ``--format`` report
+    still goes to standard output (no plain ``--output FILE`` took it)."""
+    pairs: list[tuple[str, str]] = []
+    to_stdout = True
+    for value in values:
+        m = _FMT.match(value)
+        if m is not None:
+            if m.group(1) not in FORMATS:
+                raise ReportError(
+                    f"--output {value}: unknown format {m.group(1)!r} (known: {', '.join(FORMATS)})"
                 )
-            )
-        widths = [max(len(r[i]) for r in rows) for i in range(6)]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
+            pairs.append((m.group(1), m.group(2)))
+        else:
+            pairs.append((fmt, value))
+            to_stdout = False
+    files = [f for _, f in pairs]
+    dupes = sorted({f for f in files if files.count(f) > 1})
+    if dupes:
+        raise ReportError(f"--output names {dupes[0]} more than once")
+    return pairs, to_stdout
+
+
+def colour_wanted(mode: str) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def write_all(files: list[tuple[str, str]]) -> None:
+    """Write every report through a temporary file beside it, then move them all in place: a
+    failed write (a missing directory, a full disk) leaves no report, partial or whole, behind.
+    A target that exists and is no regular file (``/dev/stdout``, a pipe) is written directly."""
+    staged: list[tuple[str, Path]] = []
+    direct: list[tuple[Path, str]] = []
+    try:
+        for path, text in files:
+            target = Path(path)
+            text = text if text.endswith("\n") else text + "\n"
+            if target.exists() and not target.is_file():
+                direct.append((target, text))
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            staged.append((tmp, target))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        for target, text in direct:
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
+    pairs, to_stdout = outputs(args.format, args.output)
     result = scan(
         args.source,
         db=args.db,
@@ -103,18 +150,19 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
     )
     if args.sbom_from_registry and result.inventory.source_type == "sbom":
         print(f"hullscan: matched the SBOM attached to {result.inventory.manifest_digest}", file=sys.stderr)
-    findings = [f for f in result.findings if not (args.ignore_unfixed and f.status == "not_fixed")]
-    if args.format == "json":
-        if args.ignore_unfixed:
-            result = ScanResult(result.inventory, tuple(findings), result.warnings, result.db)
-        text = result.to_json()
-    else:
-        text = _table(result, findings, clean)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
+    if args.ignore_unfixed:
+        result = replace(result, findings=tuple(f for f in result.findings if f.status != "not_fixed"))
+    findings = result.findings
+    options = RenderOptions(fail_on=args.fail_on)
+    # Every report is rendered before any is written: an error leaves no file behind.
+    texts = [(path, render(result, fmt, options=options)) for fmt, path in pairs]
+    stdout_text = None
+    if to_stdout:
+        colour = args.format == "table" and colour_wanted(args.color)
+        stdout_text = render(result, args.format, options=replace(options, colour=colour))
+    write_all(texts)
+    if stdout_text is not None:
+        sys.stdout.write(stdout_text if stdout_text.endswith("\n") else stdout_text + "\n")
     for w in [*result.inventory.warnings, *result.warnings]:
         print(f"hullscan: warning: {clean(w)}", file=sys.stderr)
     if args.fail_on:

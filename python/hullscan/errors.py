@@ -18,6 +18,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── InvalidVersionError      a string is not a version (or range) of the named scheme
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     ├── CacheError               the cache directory cannot be used
+    ├── ReportError              an unknown report format or option
     └── DatabaseError            the advisory database cannot be built, read or updated
         ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
         ├── NetworkError           a feed download failed (after retries)
@@ -65,6 +66,10 @@ class SbomFormatError(SourceError):
     tag-value) or syft JSON, malformed, or unsafe to parse (an XML document with a DOCTYPE)."""
 
 
+class ReportError(HullscanError):
+    """An unknown report format, or an option a report format cannot take."""
+
+
 class DatabaseError(HullscanError):
     """The advisory database cannot be built, read or updated; the previous one keeps serving."""
 
@@ -98,6 +103,7 @@ __all__ = [
     "NetworkError",
     "PlatformNotFoundError",
     "RegistryError",
+    "ReportError",
     "SbomFormatError",
     "SbomNotAttachedError",
     "SourceError",
