@@ -12,8 +12,6 @@ self-contained page) and ``cyclonedx-json`` (a CycloneDX vulnerability disclosur
 
 from __future__ import annotations
 
-import importlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
