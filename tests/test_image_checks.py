@@ -14,8 +14,11 @@ import pytest
 import hullscan
 from hullscan.checks import check_config, redact
 from hullscan.checks.secrets import find
+from hullscan.report import FORMATS, render
 from hullscan.sbom import write as write_sbom
+from hullscan.scan import ScanResult
 from imagebuild import extract_rootfs, oci_archive, oci_from_rootfs, run
+from test_report import SARIF_SCHEMA, assert_valid, scan_schema
 
 # AWS's documented example credentials: the shapes are real, the values are published examples.
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -252,3 +255,64 @@ def test_secrets_in_a_root_filesystem(key_image: tuple[Path, str], tmp_path: Pat
     assert [(f.rule, f.location) for f in inv.config_findings] == [
         ("secret-file:aws-access-key-id", "/srv/settings.py:1")
     ]
+
+
+@pytest.fixture(scope="module")
+def risky_scan(risky_image: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    """A scan of the risky image, its layer files searched for secrets too, with the Alpine 3.20
+    advisories (so the reports carry vulnerabilities and image checks side by side)."""
+    from hullscan.db import import_paths
+
+    cache = tmp_path_factory.mktemp("risky-cache")
+    feed = data_dir / "advisories" / "alpine-secdb" / "vuln-list-alpine-3.20-main-5pkgs.tar.zst"
+    with import_paths([feed], cache_dir=cache) as db:
+        path = db.path
+    return hullscan.scan(risky_image, db=path, cache_dir=cache, secrets=True)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_checks_in_every_report_format_with_secrets_masked(risky_scan: ScanResult, fmt: str) -> None:
+    text = render(risky_scan, fmt)
+    for secret in SECRETS:
+        assert secret not in text, f"{secret[:4]}... leaked in {fmt}"
+    checks = risky_scan.inventory.config_findings
+    assert len(checks) == 7
+    if fmt == "cyclonedx-json":
+        return  # a VDR lists components and vulnerabilities; image checks are not CycloneDX data
+    for c in checks:
+        assert c.id in text, f"{c.id} missing from {fmt}"
+    assert ("AKIA\\*\\*\\*\\*" if fmt == "markdown" else "AKIA****") in text
+
+
+def test_checks_in_json_and_sarif_validate(risky_scan: ScanResult) -> None:
+    doc = json.loads(render(risky_scan, "json"))
+    assert_valid(scan_schema(), doc)
+    assert sorted(c["rule"] for c in doc["config_findings"]) == sorted(
+        c.rule for c in risky_scan.inventory.config_findings
+    )
+    sarif = json.loads(render(risky_scan, "sarif"))
+    assert_valid(json.loads(SARIF_SCHEMA.read_text()), sarif)
+    run_ = sarif["runs"][0]
+    check_results = [r for r in run_["results"] if r["ruleId"].startswith("HS-IMG-")]
+    # Each problem once: one result per check finding, one rule per check id.
+    assert len(check_results) == len(risky_scan.inventory.config_findings)
+    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert len(rule_ids) == len(set(rule_ids))
+    for r in check_results:
+        assert rule_ids[r["ruleIndex"]] == r["ruleId"]
+
+
+def test_file_secret_located_in_sarif(key_image: tuple[Path, str], tmp_path: Path) -> None:
+    inv = hullscan.inventory(key_image[0], secrets=True)
+    result = ScanResult(inv, ())
+    sarif = json.loads(render(result, "sarif"))
+    locs = {
+        (
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] == "HS-IMG-007"
+    }
+    assert locs == {("root/.ssh/id_rsa", 1), ("app/.env", 3)}
+    assert key_image[1] not in json.dumps(sarif)

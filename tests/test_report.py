@@ -131,9 +131,15 @@ def test_sarif_validates_against_official_schema(report_scans: dict[str, ScanRes
     assert_valid(json.loads(SARIF_SCHEMA.read_text()), doc)
     (run,) = doc["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == list(dict.fromkeys(f.id for f in result.findings))
-    assert len(run["results"]) == len(result.findings)
-    for res, f in zip(run["results"], result.findings, strict=True):
+    # Vulnerabilities first, then the image checks (HS-IMG-*), each rule once.
+    checks = result.inventory.config_findings
+    assert [r["id"] for r in rules] == list(dict.fromkeys(f.id for f in result.findings)) + list(
+        dict.fromkeys(c.id for c in checks)
+    )
+    vulns = [r for r in run["results"] if not r["ruleId"].startswith("HS-IMG-")]
+    assert len(vulns) == len(result.findings)
+    assert len(run["results"]) == len(result.findings) + len(checks)
+    for res, f in zip(vulns, result.findings, strict=True):
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"] == f.id
         loc = res["locations"][0]
         uri = loc["physicalLocation"]["artifactLocation"]["uri"]
@@ -143,7 +149,7 @@ def test_sarif_validates_against_official_schema(report_scans: dict[str, ScanRes
         assert loc["logicalLocations"][0]["fullyQualifiedName"].endswith(f.package.purl)
         want = {"critical": "error", "high": "error", "medium": "warning"}.get(f.severity.level, "note")
         assert res["level"] == want
-    fingerprints = [r["partialFingerprints"]["hullscanFinding/v1"] for r in run["results"]]
+    fingerprints = [r["partialFingerprints"]["hullscanFinding/v1"] for r in vulns]
     assert len(set(fingerprints)) == len(fingerprints)
 
 
@@ -180,13 +186,21 @@ def test_junit(report_scans: dict[str, ScanResult], name: str, threshold: str | 
     text = render(result, "junit", options=RenderOptions(fail_on=threshold))
     ET.fromstring(text)
     xml = JUnitXml.fromstring(text.encode())
-    (suite,) = list(xml)
+    suite, *check_suites = list(xml)
     cases = list(suite)
     assert len(cases) == suite.tests == len(result.inventory.packages)
     want = [f for f in result.findings if threshold is None or RANK[f.severity.level] >= RANK[threshold]]
     failed = [r for c in cases for r in c.result]
     assert suite.failures == len(failed) == len(want)
     assert sorted(r.type for r in failed) == sorted(f.id for f in want)
+    # The image checks are a suite of their own, one case per check, failed by the same threshold.
+    checks = result.inventory.config_findings
+    assert len(check_suites) == (1 if checks else 0)
+    if checks:
+        (check_suite,) = check_suites
+        assert check_suite.tests == len(checks)
+        want_checks = [c for c in checks if threshold is None or RANK[c.severity] >= RANK[threshold]]
+        assert sorted(r.type for c in check_suite for r in c.result) == sorted(c.id for c in want_checks)
 
 
 @pytest.mark.parametrize("name", SCANS)
@@ -295,7 +309,8 @@ def test_epss_kev_and_suppressed_in_every_format(report_scans: dict[str, ScanRes
     props = sarif["runs"][0]["results"][0]["properties"]
     assert props["kev"] is True
     assert props["epss"]["score"] == first.epss.score  # type: ignore[union-attr]
-    assert len(sarif["runs"][0]["results"]) == len(result.findings)  # suppressed ones are not results
+    vulns = [r for r in sarif["runs"][0]["results"] if not r["ruleId"].startswith("HS-IMG-")]
+    assert len(vulns) == len(result.findings)  # suppressed ones are not results
 
     md = render(result, "markdown")
     assert "<summary>Suppressed (2)</summary>" in md
@@ -429,7 +444,8 @@ def test_cli_several_formats_in_one_run(cli_db: Path, tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "scan.json").read_text())
     assert_valid(scan_schema(), doc)
     assert_valid(json.loads(SARIF_SCHEMA.read_text()), json.loads(out["sarif"].read_text()))
-    assert len(JUnitXml.fromfile(str(out["junit"]))) == 1
+    # Packages, then the image checks (the image runs as root and has no HEALTHCHECK).
+    assert len(JUnitXml.fromfile(str(out["junit"]))) == 2
     assert out["html"].read_text().startswith("<!DOCTYPE html>")
     md_parser().render(out["markdown"].read_text())
     ids = {f["id"] for f in doc["findings"]}

@@ -271,6 +271,21 @@ def render(result: ScanResult) -> str:
         out.append("<table>" + head.format("why suppressed") + "<tbody>")
         out += [_row(f, layer_of(infos, f), suppressed=True) for f in result.suppressed]
         out.append("</tbody></table></section>")
+    if inv.config_findings:
+        out.append(f'<section id="checks"><h2>Image checks ({len(inv.config_findings)})</h2><table>')
+        out.append(
+            "<thead><tr><th>severity</th><th>check</th><th>what</th><th>where</th><th>layer</th>"
+            "<th>detail</th></tr></thead><tbody>"
+        )
+        for ch in inv.config_findings:
+            layer = "" if ch.layer_index is None else str(ch.layer_index)
+            out.append(
+                f'<tr><td><span class="sev sev-{escape(ch.severity)}">{escape(ch.severity)}</span></td>'
+                f"<td>{escape(ch.id)}</td><td>{escape(ch.title)}</td>"
+                f'<td class="mono">{escape(ch.location)}</td><td>{layer}</td>'
+                f"<td>{escape(ch.detail)}</td></tr>"
+            )
+        out.append("</tbody></table></section>")
     if result.warnings or inv.warnings:
         out.append('<section id="warnings"><h2>Warnings</h2><ul>')
         out += [f"<li>{escape(w)}</li>" for w in (*inv.warnings, *result.warnings)]

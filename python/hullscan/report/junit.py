@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hullscan.report._common import at_or_above, fixed_text, image_name, xml_text
 from hullscan.scan import Finding, ScanResult
+from hullscan.severity import RANK
 
 _ENTITIES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
@@ -49,10 +50,21 @@ def render(result: ScanResult, *, fail_on: str | None = None) -> str:
             body.append(f"      <system-out>{_text(chr(10).join(below))}</system-out>")
         cases.append(f"{head}>\n" + "\n".join(body) + "\n    </testcase>" if body else f"{head} />")
     n = len(result.inventory.packages)
+    check_cases, check_failures = _checks(result, fail_on)
+    suites = []
+    if check_cases:
+        nc = len(check_cases)
+        suites = [
+            f'  <testsuite name="{image} image checks" tests="{nc}" failures="{check_failures}" '
+            'errors="0" skipped="0">',
+            *check_cases,
+            "  </testsuite>",
+        ]
+    total, total_failures = n + len(check_cases), failures + check_failures
     return "\n".join(
         [
             '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<testsuites name="hullscan" tests="{n}" failures="{failures}" errors="0">',
+            f'<testsuites name="hullscan" tests="{total}" failures="{total_failures}" errors="0">',
             f'  <testsuite name="{image}" tests="{n}" failures="{failures}" errors="0" skipped="0">',
             "    <properties>",
             f'      <property name="hullscan.image" value="{image}" />',
@@ -60,6 +72,25 @@ def render(result: ScanResult, *, fail_on: str | None = None) -> str:
             "    </properties>",
             *cases,
             "  </testsuite>",
+            *suites,
             "</testsuites>",
         ]
     )
+
+
+def _checks(result: ScanResult, fail_on: str | None) -> tuple[list[str], int]:
+    """One test case per image check finding (secrets masked), failed at or above the threshold."""
+    cases = []
+    failures = 0
+    threshold = RANK[fail_on] if fail_on else 0
+    for c in result.inventory.config_findings:
+        name = _attr(f"{c.id} {c.rule}")
+        head = f'    <testcase classname="image-check" name="{name}" file="{_attr(c.location)}"'
+        if RANK.get(c.severity, 0) >= threshold:
+            failures += 1
+            message = _attr(f"{c.id} ({c.severity}): {c.title}")
+            failure = f'<failure type="{_attr(c.id)}" message="{message}">{_text(c.detail)}</failure>'
+            cases.append(f"{head}>\n      {failure}\n    </testcase>")
+        else:
+            cases.append(f"{head}>\n      <system-out>{_text(c.detail)}</system-out>\n    </testcase>")
+    return cases, failures

@@ -92,6 +92,20 @@ def render(result: ScanResult) -> str:
     if result.suppressed:
         lines += ["", "<details>", f"<summary>Suppressed ({len(result.suppressed)})</summary>", ""]
         lines += [*_table(list(result.suppressed), result, suppressed=True), "", "</details>"]
+    checks = inv.config_findings
+    if checks:
+        lines += [
+            "",
+            f"#### Image checks ({len(checks)})",
+            "",
+            "| Check | Severity | What | Where | Detail |",
+        ]
+        lines.append("|---|---|---|---|---|")
+        for ch in checks[:MAX_ROWS]:
+            lines.append(
+                f"| {md(ch.id)} | {md(ch.severity)} | {md(ch.title)} | {md(ch.location)} | "
+                f"{md(snippet(ch.detail, 120))} |"
+            )
     if not findings:
         lines += ["", "No known vulnerabilities."]
     return "\n".join(lines)

@@ -63,6 +63,74 @@ def _rule(group: list[Finding]) -> dict[str, Any]:
     }
 
 
+_CHECK_HELP = {
+    "HS-IMG-001": "Set a non-root USER in the image.",
+    "HS-IMG-002": "Pass secrets at run time (a secret store, mounted files), never in ENV.",
+    "HS-IMG-003": "Use build secrets (RUN --mount=type=secret); build history keeps every argument.",
+    "HS-IMG-004": "Do not expose remote-shell or database ports from an application image.",
+    "HS-IMG-005": "Download with a checksum check, or COPY a vetted file.",
+    "HS-IMG-006": "Add a HEALTHCHECK so orchestrators can tell a hung container.",
+    "HS-IMG-007": "Remove the secret from the image and rotate it: deleting it in a later layer "
+    "leaves it in the image's blobs.",
+}
+
+
+def _checks(
+    result: ScanResult, image: str, rules: list[dict[str, Any]], results: list[dict[str, Any]]
+) -> None:
+    """Image checks as rules (one per check id) and results (secrets already masked)."""
+    seen: dict[str, int] = {}
+    for c in result.inventory.config_findings:
+        if c.id not in seen:
+            seen[c.id] = len(rules)
+            rules.append(
+                {
+                    "id": c.id,
+                    "name": re.sub(r"[^A-Za-z0-9]+", "", c.title.title()) or c.id,
+                    "shortDescription": {"text": snippet(c.title, 120)},
+                    "fullDescription": {"text": c.title},
+                    "defaultConfiguration": {"level": _LEVEL.get(c.severity, "note")},
+                    "help": {
+                        "text": _CHECK_HELP.get(c.id, c.title),
+                        "markdown": _md(_CHECK_HELP.get(c.id, c.title)),
+                    },
+                    "properties": {
+                        "tags": ["security", "image-configuration", c.severity],
+                        "precision": "high",
+                        "security-severity": _RATED.get(c.severity, "2.0"),
+                    },
+                }
+            )
+        path, _, line = c.location.rpartition(":") if c.location.startswith("/") else ("", "", "")
+        physical: dict[str, Any]
+        if path and line.isdigit():
+            physical = {
+                "artifactLocation": {"uri": quote(path.lstrip("/"), safe="/")},
+                "region": {"startLine": int(line)},
+            }
+        else:
+            physical = {"artifactLocation": {"uri": quote(image, safe="/")}, "region": {"startLine": 1}}
+        key = "\0".join((image, c.id, c.rule, c.location))
+        results.append(
+            {
+                "ruleId": c.id,
+                "ruleIndex": seen[c.id],
+                "level": _LEVEL.get(c.severity, "note"),
+                "message": {"text": f"{c.title}: {c.detail}\nImage: {image}\nWhere: {c.location}"},
+                "locations": [
+                    {
+                        "physicalLocation": physical,
+                        "message": {"text": f"{image}: {c.location}"},
+                    }
+                ],
+                "partialFingerprints": {
+                    "hullscanCheck/v1": hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+                },
+                "properties": {"image": image, "rule": c.rule, "layer": c.layer_index},
+            }
+        )
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~@#<>&])")
 
 
@@ -131,6 +199,7 @@ def render(result: ScanResult) -> str:
             res["properties"]["kev"] = True
         results.append(res)
     inv = result.inventory
+    _checks(result, image, rules, results)
     run_props: dict[str, Any] = {"image": image, "source": inv.source}
     if inv.manifest_digest:
         run_props["manifestDigest"] = inv.manifest_digest

@@ -12,7 +12,7 @@ from hullscan.report._common import (
     suppression_text,
 )
 from hullscan.scan import Finding, ScanResult
-from hullscan.severity import LEVELS
+from hullscan.severity import LEVELS, RANK
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "unknown": "37"}
 
@@ -73,6 +73,23 @@ def render(result: ScanResult, *, colour: bool = False) -> str:
             )
             summary = oneline(snippet(f.summary or "", 60))
             rows.append((*row, exploit_text(f), summary) if exploit else (*row, summary))
+        lines += _rows(rows)
+    checks = inv.config_findings
+    if checks:
+        lines.append("")
+        lines.append(f"IMAGE CHECKS ({len(checks)})")
+        rows = [("CHECK", "SEVERITY", "WHAT", "WHERE", "LAYER", "DETAIL")]
+        for c in sorted(checks, key=lambda c: (-RANK.get(c.severity, 0), c.id, c.location)):
+            rows.append(
+                (
+                    c.id,
+                    _paint(c.severity, c.severity, colour) if c.severity in _COLOURS else c.severity,
+                    oneline(c.title),
+                    oneline(snippet(c.location, 50)),
+                    "" if c.layer_index is None else str(c.layer_index),
+                    oneline(snippet(c.detail, 80)),
+                )
+            )
         lines += _rows(rows)
     if result.suppressed:
         lines.append("")
