@@ -17,6 +17,7 @@ from hullscan.errors import (
     LimitExceededError,
     NetworkError,
     PlatformNotFoundError,
+    PolicyError,
     RegistryError,
     SourceError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "NetworkError",
     "Package",
     "PlatformNotFoundError",
+    "PolicyError",
     "RegistryConfig",
     "RegistryError",
     "ScanResult",

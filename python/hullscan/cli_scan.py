@@ -1,7 +1,8 @@
 """``hullscan scan``: the vulnerability scan and its gate.
 
-Exit codes: 0 passed; 1 a finding at or above ``--fail-on`` (after ``--ignore-unfixed``);
-2 error (the message on stderr).
+Exit codes: 0 passed; 1 the gate failed (``--fail-on``, ``--fail-on-count``, ``--fail-on-epss``,
+``--fail-on-kev``; after ``--ignore-unfixed``, ignore rules and VEX: see :mod:`hullscan.cli_policy`),
+with the reason in one line on stderr; 2 error (the message on stderr).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from hullscan import cli_registry
+from hullscan import cli_policy, cli_registry
 from hullscan.scan import Finding, ScanResult, scan
-from hullscan.severity import LEVELS, RANK
+from hullscan.severity import LEVELS
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -43,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     cli_registry.add_arguments(p)
+    cli_policy.add_arguments(p)
 
 
 def _table(result: ScanResult, findings: list[Finding], clean: Callable[[object], str]) -> str:
@@ -92,10 +94,13 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         registries=cli_registry.config(args),
         progress=args.progress,
     )
+    result = cli_policy.apply(result, args)
     findings = [f for f in result.findings if not (args.ignore_unfixed and f.status == "not_fixed")]
     if args.format == "json":
         if args.ignore_unfixed:
-            result = ScanResult(result.inventory, tuple(findings), result.warnings, result.db)
+            result = ScanResult(
+                result.inventory, tuple(findings), result.warnings, result.db, result.suppressed
+            )
         text = result.to_json()
     else:
         text = _table(result, findings, clean)
@@ -106,12 +111,7 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         sys.stdout.write(text + "\n")
     for w in [*result.inventory.warnings, *result.warnings]:
         print(f"hullscan: warning: {clean(w)}", file=sys.stderr)
-    if args.fail_on:
-        over = [f for f in findings if RANK[f.severity.level] >= RANK[args.fail_on]]
-        if over:
-            print(
-                f"hullscan: gate failed: {len(over)} finding(s) at or above {args.fail_on}",
-                file=sys.stderr,
-            )
-            return EXIT_GATE
-    return EXIT_OK
+    code, reason = cli_policy.gate(result, args)
+    if reason is not None:
+        print(clean(reason), file=sys.stderr)
+    return code

@@ -16,6 +16,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── InvalidVersionError      a string is not a version (or range) of the named scheme
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     ├── CacheError               the cache directory cannot be used
+    ├── PolicyError              an ignore file or a VEX document is invalid
     └── DatabaseError            the advisory database cannot be built, read or updated
         ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
         ├── NetworkError           a feed download failed (after retries)
@@ -54,6 +55,11 @@ class DaemonError(SourceError):
     """The Docker daemon cannot be reached, or has no such image."""
 
 
+class PolicyError(HullscanError):
+    """An ignore file (``.hullscan.yaml``) or a VEX document is unreadable or invalid; the message
+    names the file and, where known, the line."""
+
+
 class DatabaseError(HullscanError):
     """The advisory database cannot be built, read or updated; the previous one keeps serving."""
 
@@ -86,6 +92,7 @@ __all__ = [
     "LimitExceededError",
     "NetworkError",
     "PlatformNotFoundError",
+    "PolicyError",
     "RegistryError",
     "SourceError",
 ]

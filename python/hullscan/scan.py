@@ -339,6 +339,15 @@ def _load_generation(generation: Path) -> _core.AdvisoryIndex:
     return _core.AdvisoryIndex.load(index_path)
 
 
+def _generation_of(db_info: dict[str, Any]) -> Path | None:
+    """The database generation directory an index came from (it holds the EPSS / KEV sources)."""
+    path = Path(str(db_info.get("path", "")))
+    for cand in (path, path.parent):
+        if (cand / "meta.json").is_file():
+            return cand
+    return None
+
+
 def scan(
     source: str | os.PathLike[str],
     *,
@@ -356,10 +365,18 @@ def scan(
     the cache dir (updated first if there is none, unless ``offline``). ``os_owned``: also match
     language packages an OS package installed against their language ecosystem (see
     :func:`match`). ``registries`` and ``progress`` are as for :func:`hullscan.inventory`.
+
+    Findings carry the EPSS score and KEV entry of their CVE when the database has them (``hullscan
+    db import`` of an EPSS CSV or the KEV catalog) and are in risk order
+    (:func:`hullscan.policy.risk.risk_key`). Ignore rules and VEX documents are applied
+    afterwards by :func:`hullscan.policy.apply`.
     """
     inv = inventory(source, platform=platform, cache_dir=cache_dir, registries=registries, progress=progress)
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index, os_owned=os_owned)
+    from hullscan.policy.risk import enrich, sort_by_risk
+
+    findings = sort_by_risk(enrich(findings, _generation_of(db_info)))
     if db_info.get("stale"):
         days = db_info["age_seconds"] / 86400
         warnings.insert(

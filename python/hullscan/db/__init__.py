@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from hullscan.db import store
+from hullscan.db.feeds.threat import KINDS as THREAT_KINDS
 from hullscan.db.store import SourceInfo, db_root, iso, now_utc, parse_iso
 from hullscan.errors import DatabaseError, DatabaseNotFoundError
 
@@ -94,13 +95,21 @@ class Database:
         return list(self._sources)
 
     def record_files(self) -> list[Path]:
-        """The files holding every record (``.jsonl.zst``: zstd frames of one JSON record a line)."""
-        return [self.path / f for s in self._sources for f in s.files]
+        """The files holding every advisory record (``.jsonl.zst``: zstd frames of one JSON
+        record a line); EPSS and KEV sources are not advisories (see :meth:`threat_files`)."""
+        return [self.path / f for s in self._sources if s.kind not in THREAT_KINDS for f in s.files]
+
+    def threat_files(self, kind: str) -> list[Path]:
+        """The files of the ``epss`` or ``kev`` sources (one JSON record per CVE a line)."""
+        return [self.path / f for s in self._sources if s.kind == kind for f in s.files]
 
     def records(self, source: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every OSV record, source by source (only ``source``'s if given)."""
+        """Every OSV record, source by source (only ``source``'s if given; EPSS and KEV rows
+        only when their source is named)."""
         for s in self._sources:
             if source is not None and s.name != source:
+                continue
+            if source is None and s.kind in THREAT_KINDS:
                 continue
             for f in s.files:
                 yield from store.iter_record_file(self.path / f)
