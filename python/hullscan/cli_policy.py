@@ -92,10 +92,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def ignore_file(args: argparse.Namespace) -> Path | None:
-    if getattr(args, "no_ignore_file", False):
-        return None
     if args.ignore_file:
         return Path(args.ignore_file)
+    if getattr(args, "no_ignore_file", False):
+        return None
     default = Path(ignore_mod.DEFAULT_FILE)
     return default if default.is_file() else None
 
