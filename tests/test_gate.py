@@ -1,4 +1,3 @@
-
 """Must-show 4: each gate option's exit code through the real CLI, on a scan of a real image
 with known findings (see triage_data). The expected outcomes are derived from the scan's own JSON
 output without a gate, so the test follows the data, not hard-coded counts."""
