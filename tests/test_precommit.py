@@ -1,4 +1,3 @@
-
 """Must-show 5: the published pre-commit hook runs through `pre-commit try-repo` in a test
 repository (offline: a `language: script` hook calling the installed hullscan), and the documented
 pre-push example blocks a real `git push` to a local bare repository when the gate fails."""
