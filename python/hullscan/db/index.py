@@ -30,4 +30,7 @@ def build_index(generation: Path) -> dict[str, int]:
     stats = _core.build_index(files, tmp)
     os.replace(tmp, generation / INDEX_FILE)
     (generation / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    from hullscan.db import threat
+
+    threat.build(generation)  # EPSS / KEV lookup table, when the generation has them
     return stats

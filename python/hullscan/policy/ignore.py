@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,17 @@ JUSTIFICATIONS = (
     "inline_mitigations_already_exist",
 )
 _GLOB = frozenset("*?[")
+#: libyaml's safe loader when PyYAML was built with it, else the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    """A case-sensitive fnmatch test for ``pattern`` (plain equality when it has no wildcard)."""
+    if not _GLOB & set(pattern):
+        return pattern.__eq__
+    rx = re.compile(fnmatch.translate(pattern))
+    return lambda text: rx.match(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +79,18 @@ class IgnoreRule:
 
     def matches(self, s: Subject) -> bool:
         if self.id is not None:
-            pat = self.id.upper()
-            if not any(fnmatch.fnmatchcase(i.upper(), pat) for i in s.ids):
+            m = _matcher(self.id.upper())
+            if not any(m(i.upper()) for i in s.ids):
                 return False
-        if self.package is not None and not fnmatch.fnmatchcase(s.package, self.package):
+        if self.package is not None and not _matcher(self.package)(s.package):
             return False
         if self.purl is not None:
             if _GLOB & set(self.purl):
-                if not fnmatch.fnmatchcase(s.purl, self.purl):
+                if not _matcher(self.purl)(s.purl):
                     return False
             elif not purl_matches(self.purl, s.purl):
                 return False
-        return self.path is None or any(fnmatch.fnmatchcase(loc, self.path) for loc in s.locations)
+        return self.path is None or any(_matcher(self.path)(loc) for loc in s.locations)
 
     def describe(self) -> str:
         sel = ", ".join(f"{k} {getattr(self, k)}" for k in SELECTORS if getattr(self, k) is not None)
@@ -117,8 +130,8 @@ def _date(value: Any, where: str) -> dt.date:
 def parse(text: str, origin: str) -> IgnoreFile:
     """Parse the text of an ignore file (``origin`` names it in errors and rule sources)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""

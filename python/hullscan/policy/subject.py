@@ -3,6 +3,7 @@ taken from a :class:`~hullscan.scan.Finding` or from a finding of a scan's JSON 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,9 @@ class Subject:
         )
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_purl(text: str) -> PackageURL | None:
+    """The parsed purl (cached: VEX documents repeat the same products), or None if invalid."""
     try:
         return PackageURL.from_string(text)
     except ValueError:

@@ -234,9 +234,7 @@ def load(path: str | os.PathLike[str]) -> list[Statement]:
     return parse_document(data, str(path))
 
 
-def _applies(st: Statement, s: Subject, pkg: PackageURL | None, image: Image) -> bool:
-    if not st.vulnerabilities & {i.upper() for i in s.ids}:
-        return False
+def _applies(st: Statement, pkg: PackageURL | None, image: Image) -> bool:
     for pr in st.products:
         if is_image_purl(pr.purl):
             if pr.purl.version and image.digest and pr.purl.version.lower() != image.digest.lower():
@@ -256,13 +254,17 @@ def decide(
     subjects: Sequence[Subject], statements: Sequence[Statement], image: Image
 ) -> dict[int, Statement]:
     """For each subject (by index), the last applicable statement, if it suppresses."""
+    by_vuln: dict[str, list[int]] = {}
+    for n, st in enumerate(statements):
+        for v in st.vulnerabilities:
+            by_vuln.setdefault(v, []).append(n)
     out: dict[int, Statement] = {}
     for i, s in enumerate(subjects):
+        cands = sorted({n for v in s.ids for n in by_vuln.get(v.upper(), ())}, reverse=True)
+        if not cands:
+            continue
         pkg = parse_purl(s.purl)
-        last = None
-        for st in statements:
-            if _applies(st, s, pkg, image):
-                last = st
+        last = next((statements[n] for n in cands if _applies(statements[n], pkg, image)), None)
         if last is not None and last.status in SUPPRESSING:
             out[i] = last
     return out
