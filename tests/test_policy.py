@@ -123,8 +123,18 @@ def test_threat_sources_survive_db_update(tmp_path: Path, server: Any) -> None:
         assert all("affected" in r for r in d.records())  # only advisories
         from hullscan.db import threat
 
-        found = threat.lookup(d.path, "kev", ["CVE-2021-44228", "CVE-1900-0001"])
+        asked = ["CVE-2021-44228", "CVE-1900-0001", "cve-2024-0001"]
+        found = threat.lookup(d.path, "kev", asked)
         assert set(found) == {"CVE-2021-44228"}  # Log4Shell is in the real catalog
+        assert found["CVE-2021-44228"]["name"]
+        assert (d.path / threat.THREAT_FILE).is_file()
+        indexed = {k: threat.lookup(d.path, k, asked) for k in ("epss", "kev")}
+        assert indexed["epss"] == {
+            "CVE-2024-0001": {"id": "CVE-2024-0001", "score": 0.5, "percentile": 1.0, "date": "2026-12-01"}
+        }
+        # A generation without the lookup table (an older hullscan's) streams the sources instead.
+        (d.path / threat.THREAT_FILE).unlink()
+        assert {k: threat.lookup(d.path, k, asked) for k in ("epss", "kev")} == indexed
 
 
 # --- enrichment and risk order ---------------------------------------------------------------------
