@@ -19,6 +19,8 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hullscan
 from hullscan import db as adb
@@ -538,3 +540,116 @@ def test_default_ignore_file_and_cli_errors(triage_db: TriageDb, tmp_path: Path)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1
     assert "\x1b" not in p.stderr
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.sampled_from(["pkg:apk/alpine/musl", "CVE-2025-26519", "not_affected", "fixed"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "vulnerability",
+                    "name",
+                    "aliases",
+                    "products",
+                    "@id",
+                    "identifiers",
+                    "purl",
+                    "subcomponents",
+                    "status",
+                    "justification",
+                    "id",
+                    "analysis",
+                    "state",
+                    "affects",
+                    "ref",
+                    "references",
+                    "components",
+                    "bom-ref",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_json, kind=st.sampled_from(["openvex", "cyclonedx"]))
+def test_malformed_vex_is_a_policy_error_or_nothing(triage_db: TriageDb, body: Any, kind: str) -> None:
+    """Any JSON in a VEX skeleton gives statements or a PolicyError, never another exception."""
+    from hullscan.policy import vex
+    from hullscan.policy.subject import Subject
+
+    if kind == "openvex":
+        doc: dict[str, Any] = {
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "statements": [body, {"status": "fixed", "vulnerability": body, "products": body}],
+        }
+    else:
+        doc = {
+            "bomFormat": "CycloneDX",
+            "components": body,
+            "vulnerabilities": [
+                body,
+                {"id": "CVE-2025-26519", "analysis": {"state": "not_affected"}, "affects": body},
+            ],
+        }
+    try:
+        statements = vex.parse_document(json.dumps(doc).encode(), "fuzz.json")
+    except PolicyError:
+        return
+    subjects = [Subject.of(f) for f in triage_db.result.findings]
+    vex.decide(subjects, statements, policy.image_of(triage_db.result))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "ignore:",
+                "\n",
+                "  - ",
+                "    ",
+                "id: ",
+                "reason: ",
+                "expires: ",
+                "path: ",
+                "purl: ",
+                "[",
+                "]",
+                "{",
+                "}",
+                "&a ",
+                "*a",
+                "<<: ",
+                "2027-01-31",
+                "CVE-1",
+                "'x'",
+                ": ",
+                ", ",
+                "- ",
+                "ignore: ",
+                "null",
+                "1",
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_ignore_file_fuzz(text: str) -> None:
+    """Any text gives rules or a PolicyError, never another exception."""
+    try:
+        rules = ignore.parse(text, "fuzz.yaml")
+    except PolicyError:
+        return
+    for r in rules.rules:
+        assert r.reason

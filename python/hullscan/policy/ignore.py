@@ -146,7 +146,7 @@ def parse(text: str, origin: str) -> IgnoreFile:
             raise PolicyError(
                 f"{origin}:{_line(key_node)}: unknown key {str(key_node.value)[:40]!r} (expected ignore)"
             )
-    seq_node = next(v for k, v in root.value if k.value == "ignore")
+    seq_node = [v for k, v in root.value if k.value == "ignore"][-1]  # the last one, as safe_load
     items = data.get("ignore")
     if items is None:
         return IgnoreFile(origin, ())

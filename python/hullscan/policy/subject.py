@@ -31,14 +31,16 @@ class Subject:
     @classmethod
     def of_json(cls, d: dict[str, Any]) -> Subject:
         """From a finding of ``hullscan scan --format json``."""
-        pkg = d.get("package") or {}
-        expl = d.get("explanation") or {}
+        pkg = d.get("package") if isinstance(d.get("package"), dict) else {}
+        expl = d.get("explanation") if isinstance(d.get("explanation"), dict) else {}
+        aliases = d.get("aliases") if isinstance(d.get("aliases"), list) else []
+        locations = expl.get("locations") if isinstance(expl.get("locations"), list) else []
         return cls(
             str(d.get("id", "")),
-            tuple(str(a) for a in d.get("aliases") or ()),
+            tuple(str(a) for a in aliases),
             str(pkg.get("name", "")),
             str(pkg.get("purl", "")),
-            tuple(str(x) for x in expl.get("locations") or ()),
+            tuple(str(x) for x in locations),
         )
 
 

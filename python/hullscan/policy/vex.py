@@ -93,6 +93,11 @@ def _purl_of(entry: Any) -> PackageURL | None:
     return None
 
 
+def _list(v: Any) -> list[Any]:
+    """``v`` if it is a JSON array, else nothing (a malformed field names nothing)."""
+    return v if isinstance(v, list) else []
+
+
 def _opt_str(v: Any) -> str | None:
     return str(v) if isinstance(v, (str, int, float)) and str(v).strip() else None
 
@@ -113,18 +118,18 @@ def _openvex(doc: dict[str, Any], origin: str) -> list[Statement]:
         elif isinstance(vuln, dict):
             if isinstance(vuln.get("name"), str):
                 names.add(vuln["name"])
-            names |= {a for a in vuln.get("aliases") or () if isinstance(a, str)}
+            names |= {a for a in _list(vuln.get("aliases")) if isinstance(a, str)}
         if not names:
             raise PolicyError(f"{where}: no vulnerability name")
         status = st.get("status")
         if status not in _OPENVEX_STATUS:
             raise PolicyError(f"{where}: status {str(status)[:40]!r} is not an OpenVEX status")
         products = []
-        for pr in st.get("products") or ():
+        for pr in _list(st.get("products")):
+            if not isinstance(pr, dict):
+                continue
             purl = _purl_of(pr)
-            subs = tuple(
-                p for p in (_purl_of(s) for s in (pr.get("subcomponents") or ()) if isinstance(pr, dict)) if p
-            )
+            subs = tuple(p for p in (_purl_of(s) for s in _list(pr.get("subcomponents"))) if p)
             if purl is not None:
                 products.append(Product(purl, subs))
             elif subs:  # a product named by something other than a purl: its subcomponents still count
@@ -144,7 +149,7 @@ def _openvex(doc: dict[str, Any], origin: str) -> list[Statement]:
 
 def _cdx_refs(doc: dict[str, Any]) -> dict[str, PackageURL]:
     refs: dict[str, PackageURL] = {}
-    stack: list[Any] = list(doc.get("components") or ())
+    stack: list[Any] = list(_list(doc.get("components")))
     meta = doc.get("metadata")
     if isinstance(meta, dict) and isinstance(meta.get("component"), dict):
         stack.append(meta["component"])
@@ -157,7 +162,7 @@ def _cdx_refs(doc: dict[str, Any]) -> dict[str, PackageURL]:
         purl = parse_purl(c["purl"]) if isinstance(c.get("purl"), str) else None
         if purl is not None and isinstance(c.get("bom-ref"), str):
             refs[c["bom-ref"]] = purl
-        stack.extend(c.get("components") or ())
+        stack.extend(_list(c.get("components")))
     return refs
 
 
@@ -172,7 +177,9 @@ def _cyclonedx(doc: dict[str, Any], origin: str) -> list[Statement]:
         if not isinstance(v, dict) or not isinstance(v.get("id"), str):
             raise PolicyError(f"{where}: no vulnerability id")
         names = {v["id"]} | {
-            r["id"] for r in v.get("references") or () if isinstance(r, dict) and isinstance(r.get("id"), str)
+            r["id"]
+            for r in _list(v.get("references"))
+            if isinstance(r, dict) and isinstance(r.get("id"), str)
         }
         analysis: dict[str, Any] = v["analysis"] if isinstance(v.get("analysis"), dict) else {}
         state = analysis.get("state")
@@ -182,7 +189,7 @@ def _cyclonedx(doc: dict[str, Any], origin: str) -> list[Statement]:
         if status is None:
             raise PolicyError(f"{where}: analysis.state {str(state)[:40]!r} is not a CycloneDX state")
         products = []
-        for a in v.get("affects") or ():
+        for a in _list(v.get("affects")):
             ref = a.get("ref") if isinstance(a, dict) else None
             if not isinstance(ref, str):
                 continue
