@@ -525,6 +525,27 @@ def test_default_ignore_file_and_cli_errors(triage_db: TriageDb, tmp_path: Path)
     assert p.stderr.count("\n") == 1
     assert "PolicyError" in p.stderr
     assert ".hullscan.yaml:3: unknown key 'reasn'" in p.stderr
+    # `hullscan vex` without rules, or with rules that suppress nothing: an error, no file.
+    p = hullscan_cli("vex", str(IMAGE), "--db", gen, "--offline", "--no-ignore-file", cwd=tmp_path)
+    assert p.returncode == 2
+    assert "no ignore rules" in p.stderr
+    (tmp_path / "none.yaml").write_text("ignore:\n  - id: CVE-1900-0001\n    reason: r\n")
+    out = tmp_path / "none.openvex.json"
+    p = hullscan_cli(
+        "vex",
+        str(IMAGE),
+        "--db",
+        gen,
+        "--offline",
+        "--ignore-file",
+        "none.yaml",
+        "-o",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1
+    assert not out.exists()
     # Attacker-controlled text in a VEX document cannot forge terminal lines.
     (tmp_path / ".hullscan.yaml").unlink()
     evil = tmp_path / "evil.json"

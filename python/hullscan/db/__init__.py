@@ -209,7 +209,8 @@ def import_paths(
     ecosystem: str | None = None,
 ) -> Database:
     """Import advisory files, directories, zips or tar archives (format sniffed, or ``format``:
-    ``osv``, ``alpine``, ``debian``, ``alas``) as a new generation: the current generation's
+    ``osv``, ``alpine``, ``debian``, ``alas``; and the prioritisation data ``epss``, ``kev``: see
+    :mod:`hullscan.db.feeds.threat`) as a new generation: the current generation's
     sources plus the imported ones, a source of the same name replaced. ``name`` imports
     everything under that one source name; ``ecosystem`` overrides the release of Alpine and
     Amazon input. Nothing changes if any path fails."""
