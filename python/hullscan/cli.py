@@ -144,7 +144,8 @@ def _db_parser(sub: Any) -> None:
         help="import advisory files, directories, zips or tar archives",
         description="Import advisories: osv.dev all.zip, OSV JSON files or directories, Alpine secdb "
         "JSON, Debian security tracker JSON, Amazon updateinfo.xml(.gz) or ALAS JSON; and EPSS CSV(.gz) "
-        "and the CISA KEV catalog (JSON or CSV) for prioritisation; the format is sniffed. A source of the same name already in the database is replaced.",
+        "and the CISA KEV catalog (JSON or CSV) for prioritisation; the format is sniffed. A source "
+        "of the same name already in the database is replaced.",
     )
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument(

@@ -31,10 +31,10 @@ class Subject:
     @classmethod
     def of_json(cls, d: dict[str, Any]) -> Subject:
         """From a finding of ``hullscan scan --format json``."""
-        pkg = d.get("package") if isinstance(d.get("package"), dict) else {}
-        expl = d.get("explanation") if isinstance(d.get("explanation"), dict) else {}
-        aliases = d.get("aliases") if isinstance(d.get("aliases"), list) else []
-        locations = expl.get("locations") if isinstance(expl.get("locations"), list) else []
+        pkg: dict[str, Any] = d["package"] if isinstance(d.get("package"), dict) else {}
+        expl: dict[str, Any] = d["explanation"] if isinstance(d.get("explanation"), dict) else {}
+        aliases: list[Any] = d["aliases"] if isinstance(d.get("aliases"), list) else []
+        locations: list[Any] = expl["locations"] if isinstance(expl.get("locations"), list) else []
         return cls(
             str(d.get("id", "")),
             tuple(str(a) for a in aliases),
