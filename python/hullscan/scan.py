@@ -341,7 +341,9 @@ def _load_generation(generation: Path) -> _core.AdvisoryIndex:
 
 def _generation_of(db_info: dict[str, Any]) -> Path | None:
     """The database generation directory an index came from (it holds the EPSS / KEV sources)."""
-    path = Path(str(db_info.get("path", "")))
+    if not db_info.get("path"):
+        return None
+    path = Path(str(db_info["path"]))
     for cand in (path, path.parent):
         if (cand / "meta.json").is_file():
             return cand
