@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hullscan import __version__, cli_registry, cli_scan
+from hullscan import __version__, cli_policy, cli_registry, cli_scan
 from hullscan.errors import DatabaseNotFoundError, HullscanError, SourceError
 from hullscan.inventory import inventory
 from hullscan.model import Inventory
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     _sbom_parser(sub)
     _db_parser(sub)
     cli_scan.add_parser(sub)
+    cli_policy.add_vex_parser(sub)
     return p
 
 
@@ -178,11 +179,14 @@ def _db_parser(sub: Any) -> None:
         "import",
         help="import advisory files, directories, zips or tar archives",
         description="Import advisories: osv.dev all.zip, OSV JSON files or directories, Alpine secdb "
-        "JSON, Debian security tracker JSON, Amazon updateinfo.xml(.gz) or ALAS JSON; the format is "
-        "sniffed. A source of the same name already in the database is replaced.",
+        "JSON, Debian security tracker JSON, Amazon updateinfo.xml(.gz) or ALAS JSON; and EPSS CSV(.gz) "
+        "and the CISA KEV catalog (JSON or CSV) for prioritisation; the format is sniffed. A source "
+        "of the same name already in the database is replaced.",
     )
     imp.add_argument("paths", nargs="+", metavar="PATH")
-    imp.add_argument("--format", choices=("osv", "alpine", "debian", "alas"), help="skip format sniffing")
+    imp.add_argument(
+        "--format", choices=("osv", "alpine", "debian", "alas", "epss", "kev"), help="skip format sniffing"
+    )
     imp.add_argument("--name", help="store everything imported as one source of this name")
     imp.add_argument(
         "--ecosystem", help="release of Alpine or Amazon input (Alpine:v3.20, Amazon Linux:2023)"
@@ -309,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sbom_command(args)
         if args.command == "scan":
             return cli_scan.run(args, _oneline)
+        if args.command == "vex":
+            return cli_policy.run_vex(args, _oneline)
         if args.command == "inventory":
             result = inventory(
                 args.source,

@@ -1,7 +1,8 @@
 """``hullscan scan``: the vulnerability scan and its gate.
 
-Exit codes: 0 passed; 1 a finding at or above ``--fail-on`` (after ``--ignore-unfixed``);
-2 error (the message on stderr).
+Exit codes: 0 passed; 1 the gate failed (``--fail-on``, ``--fail-on-count``, ``--fail-on-epss``,
+``--fail-on-kev``; after ``--ignore-unfixed``, ignore rules and VEX: see :mod:`hullscan.cli_policy`),
+with the reason in one line on stderr; 2 error (the message on stderr).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from hullscan import cli_registry
+from hullscan import cli_policy, cli_registry
 from hullscan.errors import ReportError
 from hullscan.report import FORMATS, RenderOptions, render
 from hullscan.scan import scan
-from hullscan.severity import LEVELS, RANK
+from hullscan.severity import LEVELS
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -72,6 +73,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "of pulling its layers; none attached is an error, or with =auto the image is pulled",
     )
     cli_registry.add_arguments(p)
+    cli_policy.add_arguments(p)
 
 
 _FMT = re.compile(r"^([a-z][a-z0-9-]*)=(.+)$")
@@ -150,9 +152,9 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
     )
     if args.sbom_from_registry and result.inventory.source_type == "sbom":
         print(f"hullscan: matched the SBOM attached to {result.inventory.manifest_digest}", file=sys.stderr)
+    result = cli_policy.apply(result, args)
     if args.ignore_unfixed:
         result = replace(result, findings=tuple(f for f in result.findings if f.status != "not_fixed"))
-    findings = result.findings
     options = RenderOptions(fail_on=args.fail_on)
     # Every report is rendered before any is written: an error leaves no file behind.
     texts = [(path, render(result, fmt, options=options)) for fmt, path in pairs]
@@ -165,12 +167,7 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         sys.stdout.write(stdout_text if stdout_text.endswith("\n") else stdout_text + "\n")
     for w in [*result.inventory.warnings, *result.warnings]:
         print(f"hullscan: warning: {clean(w)}", file=sys.stderr)
-    if args.fail_on:
-        over = [f for f in findings if RANK[f.severity.level] >= RANK[args.fail_on]]
-        if over:
-            print(
-                f"hullscan: gate failed: {len(over)} finding(s) at or above {args.fail_on}",
-                file=sys.stderr,
-            )
-            return EXIT_GATE
-    return EXIT_OK
+    code, reason = cli_policy.gate(result, args)
+    if reason is not None:
+        print(clean(reason), file=sys.stderr)
+    return code

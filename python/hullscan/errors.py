@@ -19,6 +19,7 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     ├── CacheError               the cache directory cannot be used
     ├── ReportError              an unknown report format or option
+    ├── PolicyError              an ignore file or a VEX document is invalid
     └── DatabaseError            the advisory database cannot be built, read or updated
         ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
         ├── NetworkError           a feed download failed (after retries)
@@ -70,6 +71,11 @@ class ReportError(HullscanError):
     """An unknown report format, or an option a report format cannot take."""
 
 
+class PolicyError(HullscanError):
+    """An ignore file (``.hullscan.yaml``) or a VEX document is unreadable or invalid; the message
+    names the file and, where known, the line."""
+
+
 class DatabaseError(HullscanError):
     """The advisory database cannot be built, read or updated; the previous one keeps serving."""
 
@@ -102,6 +108,7 @@ __all__ = [
     "LimitExceededError",
     "NetworkError",
     "PlatformNotFoundError",
+    "PolicyError",
     "RegistryError",
     "ReportError",
     "SbomFormatError",

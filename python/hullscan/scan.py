@@ -339,6 +339,17 @@ def _load_generation(generation: Path) -> _core.AdvisoryIndex:
     return _core.AdvisoryIndex.load(index_path)
 
 
+def _generation_of(db_info: dict[str, Any]) -> Path | None:
+    """The database generation directory an index came from (it holds the EPSS / KEV sources)."""
+    if not db_info.get("path"):
+        return None
+    path = Path(str(db_info["path"]))
+    for cand in (path, path.parent):
+        if (cand / "meta.json").is_file():
+            return cand
+    return None
+
+
 def scan(
     source: str | os.PathLike[str],
     *,
@@ -363,6 +374,11 @@ def scan(
     ``sbom_from_registry``: for an image in a registry, match the SBOM attached to it (see
     :mod:`hullscan.sbom.oci`) instead of pulling its layers; ``True`` raises
     :class:`SbomNotAttachedError` when none is attached, ``"auto"`` then scans the image.
+
+    Findings carry the EPSS score and KEV entry of their CVE when the database has them (``hullscan
+    db import`` of an EPSS CSV or the KEV catalog) and are in risk order
+    (:func:`hullscan.policy.risk.risk_key`). Ignore rules and VEX documents are applied
+    afterwards by :func:`hullscan.policy.apply`.
     """
     inv = None
     if sbom_from_registry:
@@ -384,6 +400,9 @@ def scan(
         )
     index, db_info = load_index(db, offline=offline, cache_dir=Path(cache_dir) if cache_dir else None)
     findings, warnings = match(inv, index, os_owned=os_owned)
+    from hullscan.policy.risk import enrich, sort_by_risk
+
+    findings = sort_by_risk(enrich(findings, _generation_of(db_info)))
     if db_info.get("stale"):
         days = db_info["age_seconds"] / 86400
         warnings.insert(

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from hullscan.db import store
+from hullscan.db.feeds.threat import KINDS as THREAT_KINDS
 from hullscan.db.store import SourceInfo, db_root, iso, now_utc, parse_iso
 from hullscan.errors import DatabaseError, DatabaseNotFoundError
 
@@ -94,13 +95,21 @@ class Database:
         return list(self._sources)
 
     def record_files(self) -> list[Path]:
-        """The files holding every record (``.jsonl.zst``: zstd frames of one JSON record a line)."""
-        return [self.path / f for s in self._sources for f in s.files]
+        """The files holding every advisory record (``.jsonl.zst``: zstd frames of one JSON
+        record a line); EPSS and KEV sources are not advisories (see :meth:`threat_files`)."""
+        return [self.path / f for s in self._sources if s.kind not in THREAT_KINDS for f in s.files]
+
+    def threat_files(self, kind: str) -> list[Path]:
+        """The files of the ``epss`` or ``kev`` sources (one JSON record per CVE a line)."""
+        return [self.path / f for s in self._sources if s.kind == kind for f in s.files]
 
     def records(self, source: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every OSV record, source by source (only ``source``'s if given)."""
+        """Every OSV record, source by source (only ``source``'s if given; EPSS and KEV rows
+        only when their source is named)."""
         for s in self._sources:
             if source is not None and s.name != source:
+                continue
+            if source is None and s.kind in THREAT_KINDS:
                 continue
             for f in s.files:
                 yield from store.iter_record_file(self.path / f)
@@ -200,7 +209,8 @@ def import_paths(
     ecosystem: str | None = None,
 ) -> Database:
     """Import advisory files, directories, zips or tar archives (format sniffed, or ``format``:
-    ``osv``, ``alpine``, ``debian``, ``alas``) as a new generation: the current generation's
+    ``osv``, ``alpine``, ``debian``, ``alas``; and the prioritisation data ``epss``, ``kev``: see
+    :mod:`hullscan.db.feeds.threat`) as a new generation: the current generation's
     sources plus the imported ones, a source of the same name replaced. ``name`` imports
     everything under that one source name; ``ecosystem`` overrides the release of Alpine and
     Amazon input. Nothing changes if any path fails."""

@@ -21,10 +21,16 @@ STATS_FILE = "index-stats.json"
 
 def build_index(generation: Path) -> dict[str, int]:
     """Compile the index of ``generation`` (a directory) in place; returns the build counts."""
+    from hullscan.db.feeds.threat import KINDS
+
     _meta, sources = read_meta(generation)
-    files = [generation / f for s in sources for f in s.files]
+    # EPSS and KEV rows are not advisories: looked up by hullscan.db.threat, not compiled.
+    files = [generation / f for s in sources if s.kind not in KINDS for f in s.files]
     tmp = generation / (INDEX_FILE + ".tmp")
     stats = _core.build_index(files, tmp)
     os.replace(tmp, generation / INDEX_FILE)
     (generation / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    from hullscan.db import threat
+
+    threat.build(generation)  # EPSS / KEV lookup table, when the generation has them
     return stats

@@ -40,7 +40,8 @@ import zstandard
 
 from hullscan.errors import FeedFormatError, LimitExceededError
 
-FORMATS = ("osv", "alpine", "debian", "alas")
+#: Advisory formats, then the prioritisation data (:mod:`hullscan.db.feeds.threat`).
+FORMATS = ("osv", "alpine", "debian", "alas", "epss", "kev")
 
 #: Largest advisory file read into memory (the whole Debian tracker JSON is under 100 MB).
 MAX_FILE_BYTES = 1 << 30
@@ -51,7 +52,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_DIR_SUFFIXES = (".json", ".xml")
+_DIR_SUFFIXES = (".json", ".xml", ".csv")
 _WRAPPER_SUFFIXES = (".gz", ".zst")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst")
 
@@ -140,6 +141,10 @@ def sniff_json(obj: Any) -> str | None:
         return None
     if not isinstance(obj, dict):
         return None
+    from hullscan.db.feeds import threat
+
+    if threat.sniff_json(obj):
+        return "kev"
     if isinstance(obj.get("packages"), list) and "distroversion" in obj:
         return "alpine"
     if "secfixes" in obj and isinstance(obj.get("name"), str):
@@ -176,7 +181,7 @@ def _sniff_bytes(data: bytes) -> str:
 
 
 def _dispatch_json(obj: Any, fmt: str | None, ctx: Context, *, strict: bool) -> Iterator[Item]:
-    from hullscan.db.feeds import alas, alpine, debian, osv
+    from hullscan.db.feeds import alas, alpine, debian, osv, threat
 
     found = sniff_json(obj)
     if fmt is not None and found != fmt:
@@ -200,6 +205,8 @@ def _dispatch_json(obj: Any, fmt: str | None, ctx: Context, *, strict: bool) -> 
         yield from alpine.from_json(obj, ctx)
     elif found == "debian":
         yield from debian.from_json(obj, ctx)
+    elif found == "kev":
+        yield from threat.from_kev_json(obj, ctx)
     else:
         yield from alas.from_json(obj, ctx)
 
@@ -207,11 +214,17 @@ def _dispatch_json(obj: Any, fmt: str | None, ctx: Context, *, strict: bool) -> 
 def read_blob(data: bytes, fmt: str | None, ctx: Context, *, strict: bool) -> Iterator[Item]:
     """Records of one file's bytes (gzip / zstd wrappers removed); ``strict``: the file was named
     on its own, so an unknown format is an error instead of a skipped file."""
-    from hullscan.db.feeds import alas, debian_list
+    from hullscan.db.feeds import alas, debian_list, threat
 
     data = _unwrap(data, ctx.origin)
+    csv_kind = threat.sniff_csv(data)
     kind = "debian-list" if debian_list.sniff(data) else _sniff_bytes(data)
-    if kind == "json":
+    if csv_kind is not None and fmt in (None, csv_kind):
+        if csv_kind == "epss":
+            yield from threat.from_epss_csv(data, ctx)
+        else:
+            yield from threat.from_kev_csv(data, ctx)
+    elif kind == "json":
         yield from _dispatch_json(parse_json(data, ctx.origin), fmt, ctx, strict=strict)
     elif kind == "xml" and fmt in (None, "alas"):
         yield from alas.from_updateinfo(data, ctx)
