@@ -19,12 +19,14 @@ from hullscan.errors import (
     PlatformNotFoundError,
     RegistryError,
     SourceError,
+    StoreError,
 )
 from hullscan.inventory import inventory
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sbom import sbom
 from hullscan.scan import Epss, Finding, Kev, ScanResult, Suppression, scan
 from hullscan.sources.registry_config import RegistryConfig
+from hullscan.store import Delta, InventoryStore, rescan
 
 __all__ = [
     "AuthenticationError",
@@ -32,6 +34,7 @@ __all__ = [
     "DaemonError",
     "DatabaseError",
     "DatabaseNotFoundError",
+    "Delta",
     "DigestMismatchError",
     "Distro",
     "Epss",
@@ -42,6 +45,7 @@ __all__ = [
     "ImageNotFoundError",
     "InvalidVersionError",
     "Inventory",
+    "InventoryStore",
     "Kev",
     "Layer",
     "LayerError",
@@ -53,9 +57,11 @@ __all__ = [
     "RegistryError",
     "ScanResult",
     "SourceError",
+    "StoreError",
     "Suppression",
     "__version__",
     "inventory",
+    "rescan",
     "sbom",
     "scan",
 ]

@@ -16,13 +16,14 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── InvalidVersionError      a string is not a version (or range) of the named scheme
     ├── LimitExceededError       a safety limit stopped the read (decompression bomb, huge input)
     ├── CacheError               the cache directory cannot be used
-    └── DatabaseError            the advisory database cannot be built, read or updated
-        ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
-        ├── NetworkError           a feed download failed (after retries)
-        └── FeedFormatError        an advisory file is unreadable or not in a known format
+    ├── DatabaseError            the advisory database cannot be built, read or updated
+    │   ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
+    │   ├── NetworkError           a feed download failed (after retries)
+    │   └── FeedFormatError        an advisory file is unreadable or not in a known format
+    └── StoreError               the inventory store cannot be opened, read or written
 
-The ``DatabaseError``, ``RegistryError`` and ``DaemonError`` branches are defined here in Python:
-only Python code raises them. Their messages never hold a password or token.
+The ``DatabaseError``, ``StoreError``, ``RegistryError`` and ``DaemonError`` branches are defined
+here in Python: only Python code raises them. Their messages never hold a password or token.
 """
 
 from hullscan._core import (
@@ -70,6 +71,11 @@ class FeedFormatError(DatabaseError):
     """An advisory file is unreadable, corrupt, or in no format hullscan knows."""
 
 
+class StoreError(HullscanError):
+    """The inventory store (SQLite or a SQLAlchemy URL) cannot be opened, read or written, or a
+    discovery target (``ecr://ACCOUNT/REGION``) is malformed or cannot be listed."""
+
+
 __all__ = [
     "AuthenticationError",
     "CacheError",
@@ -88,4 +94,5 @@ __all__ = [
     "PlatformNotFoundError",
     "RegistryError",
     "SourceError",
+    "StoreError",
 ]
