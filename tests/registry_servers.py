@@ -9,6 +9,7 @@
   (a 5xx, a 429 with Retry-After, a connection cut mid-body, a corrupted body) and records every
   request with its headers.
 - :func:`make_ca`: a CA and a server certificate for 127.0.0.1, made with ``cryptography``.
+- :class:`Moto`: ``moto_server`` (AWS APIs: ECR) on 127.0.0.1 as a subprocess, with its request log.
 """
 
 from __future__ import annotations
@@ -54,6 +55,40 @@ def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: f
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@dataclass
+class Moto:
+    """``moto_server -H 127.0.0.1 -p PORT``; its stdout/stderr (the request log) in ``log``."""
+
+    url: str
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, work: Path) -> Moto:
+        port = free_port()
+        log = work / "moto.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                ["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_port(port, proc)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        return cls(f"http://127.0.0.1:{port}", log, proc)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @dataclass(frozen=True)
