@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,18 +40,32 @@ SCHEMA_VERSION = 1
 DEFAULT_FILE = "inventories.db"
 ZSTD_LEVEL = 3
 
-_CCTX = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-_DCTX = zstandard.ZstdDecompressor()
+# zstd contexts are not thread-safe: one pair per thread.
+_LOCAL = threading.local()
+
+
+def _cctx() -> zstandard.ZstdCompressor:
+    c = getattr(_LOCAL, "c", None)
+    if c is None:
+        c = _LOCAL.c = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return c
+
+
+def _dctx() -> zstandard.ZstdDecompressor:
+    d = getattr(_LOCAL, "d", None)
+    if d is None:
+        d = _LOCAL.d = zstandard.ZstdDecompressor()
+    return d
 
 
 def pack(doc: Any) -> bytes:
     """zstd-compressed compact JSON."""
-    return _CCTX.compress(json.dumps(doc, separators=(",", ":")).encode())
+    return _cctx().compress(json.dumps(doc, separators=(",", ":")).encode())
 
 
 def unpack(data: bytes) -> Any:
     try:
-        return json.loads(_DCTX.decompress(data))
+        return json.loads(_dctx().decompress(data))
     except (zstandard.ZstdError, ValueError) as e:
         raise StoreError(f"a stored row is corrupt: {e}") from e
 
@@ -174,14 +189,19 @@ class InventoryStore:
                 url = f"sqlite:///{path}"
         self.url = _redacted(url)
         try:
+            backend = sa.engine.make_url(url).get_backend_name()
+        except sa.exc.ArgumentError as e:
+            raise StoreError(f"{self.url} is not a database URL") from e
+        if backend not in ("sqlite", "postgresql"):
+            raise StoreError(f"the inventory store supports SQLite and PostgreSQL, not {backend}")
+        try:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
-            raise StoreError(f"cannot open the inventory store {self.url}: {type(e).__name__}: {e}") from e
+            hint = " (pip install 'hullscan[postgres]')" if backend == "postgresql" else ""
+            raise StoreError(f"cannot open the inventory store {self.url}: {type(e).__name__}{hint}") from e
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        elif self.dialect != "postgresql":
-            raise StoreError(f"the inventory store supports SQLite and PostgreSQL, not {self.dialect}")
         md = sa.MetaData()
         self.t_meta = sa.Table(
             "meta",
@@ -335,7 +355,7 @@ class InventoryStore:
                     "inventory_sha256": hashlib.sha256(data).hexdigest(),
                 }
             )
-            invs.append({"digest": r.digest, "data": _CCTX.compress(data), "queries": pack(r.queries)})
+            invs.append({"digest": r.digest, "data": _cctx().compress(data), "queries": pack(r.queries)})
         try:
             with self.engine.begin() as conn:
                 self._upsert(conn, self.t_images, images)
