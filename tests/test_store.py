@@ -27,6 +27,7 @@ from conftest import DATA, require_tool
 from hullscan import db as advisory_db
 from hullscan.cli import main as cli_main
 from hullscan.store import InventoryStore, StoredFinding, rescan
+from hullscan.store.db import inventory_doc
 from registry_servers import Registry, push
 from test_scan_alpine import expected
 
@@ -200,6 +201,8 @@ def test_round_trip_and_idempotent_upsert(alpine_inventory: hullscan.Inventory, 
         st.put(alpine_inventory, repository="r", tags=["a"])
         assert st.count() == 1
         assert st.inventory(d) == alpine_inventory
+        # The store's fast serializer writes exactly Inventory.to_dict()'s document.
+        assert inventory_doc(alpine_inventory) == alpine_inventory.to_dict()
         st.put(alpine_inventory, repository="r2", tags=["b", "a", "b"])
         assert st.count() == 1
         img = st.get(d)
