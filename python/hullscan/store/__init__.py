@@ -12,13 +12,15 @@ See :mod:`hullscan.store.db` (schema), :mod:`hullscan.store.matching` (compact q
 :mod:`hullscan.store.discovery` (ECR) and :mod:`hullscan.store.service` (scan, rescan, monitor).
 """
 
+from hullscan.store.compact import CompactQueries, compact_queries
 from hullscan.store.db import ImageRecord, InventoryStore, StoredImage, open_store
 from hullscan.store.discovery import DiscoveredImage, EcrTarget, Filters
-from hullscan.store.matching import Change, Delta, Matcher, StoredFinding, compact_queries, rematch
+from hullscan.store.matching import Change, Delta, Matcher, StoredFinding, rematch
 from hullscan.store.service import Cycle, ImageScan, monitor, open_index, rescan, scan_registry
 
 __all__ = [
     "Change",
+    "CompactQueries",
     "Cycle",
     "Delta",
     "DiscoveredImage",

@@ -8,7 +8,7 @@ Tables (schema version :data:`SCHEMA_VERSION`, in ``meta``)::
     images       digest PK, repository, tags (JSON), source, platform, pushed_at, last_pulled_at,
                  scanned_at, package_count, inventory_sha256
     inventories  digest PK, data (zstd JSON of Inventory.to_dict()),
-                 queries (zstd JSON: the match queries and package refs, see hullscan.store.matching)
+                 queries (zstd text: the match queries and package refs, see hullscan.store.compact)
     findings     digest PK, db_generation, matched_at, count, data (zstd JSON of StoredFinding rows)
 
 Every write is an upsert keyed by digest (``INSERT ... ON CONFLICT (digest) DO UPDATE``), so
@@ -36,6 +36,7 @@ from hullscan.cache import cache_dir as resolve_cache_dir
 from hullscan.cache import ensure_dir
 from hullscan.errors import StoreError
 from hullscan.model import INVENTORY_SCHEMA_VERSION, Distro, Inventory, Layer, Package
+from hullscan.store.compact import CompactQueries, compact_queries
 
 SCHEMA_VERSION = 1
 DEFAULT_FILE = "inventories.db"
@@ -91,8 +92,8 @@ class ImageRecord:
 
     digest: str
     inventory: Inventory
-    #: The compact match queries (``hullscan.store.matching.compact_queries(inventory)``).
-    queries: dict[str, Any]
+    #: The compact match queries (``hullscan.store.compact.compact_queries(inventory)``).
+    queries: CompactQueries
     repository: str = ""
     tags: tuple[str, ...] = ()
     source: str = ""
@@ -349,8 +350,6 @@ class InventoryStore:
     ) -> str:
         """Store (or replace) one image's inventory; returns its digest (``digest``, else the
         inventory's manifest digest). Its stored findings are kept until the next match."""
-        from hullscan.store.matching import compact_queries
-
         key = digest or inv.manifest_digest
         if not key:
             raise StoreError(f"{inv.source}: no manifest digest to store the inventory under")
@@ -391,7 +390,7 @@ class InventoryStore:
                     "inventory_sha256": hashlib.sha256(data).hexdigest(),
                 }
             )
-            invs.append({"digest": r.digest, "data": _cctx().compress(data), "queries": pack(r.queries)})
+            invs.append({"digest": r.digest, "data": _cctx().compress(data), "queries": r.queries.encode()})
         try:
             with self.engine.begin() as conn:
                 self._upsert(conn, self.t_images, images)

@@ -1,45 +1,31 @@
 """Re-matching stored inventories: compact queries, findings state and per-image deltas.
 
-An inventory is stored with its *compact queries*: for each package, the (ecosystem, name,
-version) tuple :func:`hullscan.scan.match` asks the advisory index, and the package's (name,
-version, ecosystem, purl). A rescan reads only those, never the whole inventory, and asks the index
-once per distinct query of a batch (images of one fleet share most packages), then groups hits
-into findings exactly as :func:`hullscan.scan.match` does (one finding per vulnerability, aliases
-merged), keyed by (id, purl). The findings of the last match are stored per image; the next match
-compares with them and yields a :class:`Delta`: new, resolved and changed (severity or fixed
-versions) findings. Deltas are plain typed values with ``to_dict()``, ready to publish as events.
+An inventory is stored with its *compact queries* (:mod:`hullscan.store.compact`): for each
+package, the (ecosystem, name, version) :func:`hullscan.scan.match` asks the advisory index, and
+the package's (name, version, ecosystem, purl). A rescan reads only those, never the whole
+inventory, and asks the index once per distinct query of a batch (images of one fleet share most
+packages), then groups hits into findings exactly as :func:`hullscan.scan.match` does (one
+finding per vulnerability, aliases merged), keyed by (id, purl). The findings of the last match are
+stored per image; the next match compares with them and yields a :class:`Delta`: new, resolved and
+changed (severity or fixed versions) findings. Deltas are plain typed values with ``to_dict()``,
+ready to publish as events.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hullscan import _core
-from hullscan.model import Inventory
-from hullscan.scan import _primary, query_of
+from hullscan.scan import _primary
 from hullscan.severity import RANK, of_advisory
+from hullscan.store.compact import CompactQueries, compact_queries, split_fields
 from hullscan.store.db import pack, unpack
 
 if TYPE_CHECKING:
     from hullscan.store.db import InventoryStore, MatchRow
-
-QUERIES_VERSION = 1
-
-
-def compact_queries(inv: Inventory, *, os_owned: bool = False) -> dict[str, Any]:
-    """The stored match form of an inventory (see the module docstring)."""
-    return {
-        "v": QUERIES_VERSION,
-        "os_owned": os_owned,
-        "q": [
-            list(query_of(p) if os_owned or p.owned_by is None else ("", p.name, p.version))
-            for p in inv.packages
-        ],
-        "p": [[p.name, p.version, p.ecosystem, p.purl] for p in inv.packages],
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +159,9 @@ class Matcher:
     def __init__(self, index: _core.AdvisoryIndex, generation: str) -> None:
         self.index = index
         self.generation = generation
-        self._by_query: dict[tuple[str, str, str], tuple[_Vuln, ...]] = {}
-        self._warnings: dict[tuple[str, str, str], str] = {}
+        #: By query key (``ecosystem<TAB>name<TAB>version``, see hullscan.store.compact).
+        self._by_key: dict[str, tuple[_Vuln, ...]] = {}
+        self._warnings: dict[str, str] = {}
         self._details: dict[int, dict[str, Any]] = {}
 
     def _advisory(self, i: int) -> dict[str, Any]:
@@ -187,19 +174,24 @@ class Matcher:
             self._details[i] = d
         return d
 
-    def prepare(self, queries: list[tuple[str, str, str]]) -> None:
-        """Match every query not matched yet, in one index call."""
-        todo = list(dict.fromkeys(q for q in queries if q not in self._by_query))
+    def prepare(self, keys: Iterable[str]) -> None:
+        """Match every query key not matched yet, in one index call."""
+        known = self._by_key
+        todo = [k for k in dict.fromkeys(keys) if k not in known]
         if not todo:
             return
-        hits, qwarnings = self.index.match_packages(todo)
+        queries: list[tuple[str, str, str]] = []
+        for k in todo:
+            f = split_fields(k)
+            queries.append((f[0], f[1], f[2]) if len(f) == 3 else ("", k, ""))
+        hits, qwarnings = self.index.match_packages(queries)
         for qi, msg in qwarnings:
             self._warnings[todo[qi]] = msg
         by_query: dict[int, list[_core.MatchHit]] = {}
         for h in hits:
             by_query.setdefault(h.query, []).append(h)
-        for qi, q in enumerate(todo):
-            self._by_query[q] = self._group(by_query.get(qi, []))
+        for qi, k in enumerate(todo):
+            known[k] = self._group(by_query.get(qi, []))
 
     def _group(self, qhits: list[_core.MatchHit]) -> tuple[_Vuln, ...]:
         # As hullscan.scan.match: hits whose ids or aliases overlap are one vulnerability.
@@ -221,24 +213,36 @@ class Matcher:
             out.append(_Vuln(primary, tuple(sorted(ids - {primary})), sev.level, sev.score, fixed))
         return tuple(out)
 
-    def findings(self, compact: dict[str, Any]) -> tuple[list[StoredFinding], list[str]]:
-        """The findings of one image's compact queries (call :meth:`prepare` first for speed)."""
-        queries: list[tuple[str, str, str]] = [(q[0], q[1], q[2]) for q in compact["q"]]
-        self.prepare(queries)
+    def findings(
+        self, compact: CompactQueries, *, prepared: bool = False
+    ) -> tuple[list[StoredFinding], list[str]]:
+        """The findings of one image's compact queries. For many images, :meth:`prepare` all their
+        keys first (one index call) and pass ``prepared=True``."""
+        if not prepared:
+            self.prepare(compact.keys)
+        by_key = self._by_key
         seen: set[tuple[str, str]] = set()
         out: list[StoredFinding] = []
         warnings: list[str] = []
-        for q, (name, version, eco, purl) in zip(queries, compact["p"], strict=True):
-            for v in self._by_query[q]:
-                if (v.id, purl) in seen:
+        for i, k in enumerate(compact.keys):
+            vulns = by_key[k]
+            if vulns:
+                ref = split_fields(compact.refs[i])
+                if len(ref) != 4:
                     continue
-                seen.add((v.id, purl))
-                out.append(
-                    StoredFinding(v.id, purl, name, version, eco, v.severity, v.score, v.fixed, v.aliases)
-                )
-            msg = self._warnings.get(q)
-            if msg is not None:
-                warnings.append(f"{name} {version}: not compared: {msg}")
+                name, version, eco, purl = ref
+                for v in vulns:
+                    if (v.id, purl) in seen:
+                        continue
+                    seen.add((v.id, purl))
+                    out.append(
+                        StoredFinding(v.id, purl, name, version, eco, v.severity, v.score, v.fixed, v.aliases)
+                    )
+            if self._warnings:
+                msg = self._warnings.get(k)
+                if msg is not None:
+                    ref = split_fields(compact.refs[i])
+                    warnings.append(f"{ref[0]} {ref[1] if len(ref) > 1 else ''}: not compared: {msg}")
         out.sort(key=_sort_key)
         return out, warnings
 
@@ -292,19 +296,39 @@ def rematch(
         rows: list[MatchRow] = [
             r for r in batch if not (skip_current and r.db_generation == matcher.generation)
         ]
-        compacts = [unpack(r.queries) for r in rows]
-        matcher.prepare([tuple(q) for c in compacts for q in c["q"]])
+        compacts = [CompactQueries.decode(r.queries) for r in rows]
+        matcher.prepare(k for c in compacts for k in c.keys)
         out: list[tuple[str, str, int, bytes]] = []
         deltas: list[Delta] = []
         for r, c in zip(rows, compacts, strict=True):
-            found, warnings = matcher.findings(c)
-            before = unpack_findings(r.findings) if r.findings is not None else None
-            d = delta(
-                r.digest, r.repository, r.tags, before, r.db_generation, found, matcher.generation, warnings
-            )
+            found, warnings = matcher.findings(c, prepared=True)
+            packed = pack_findings(found)
+            if packed == r.findings:
+                # The same findings as last time (packing is deterministic): no need to read them.
+                d = Delta(
+                    r.digest,
+                    r.repository,
+                    r.tags,
+                    r.db_generation,
+                    matcher.generation,
+                    total=len(found),
+                    warnings=tuple(warnings),
+                )
+            else:
+                before = unpack_findings(r.findings) if r.findings is not None else None
+                d = delta(
+                    r.digest,
+                    r.repository,
+                    r.tags,
+                    before,
+                    r.db_generation,
+                    found,
+                    matcher.generation,
+                    warnings,
+                )
             deltas.append(d)
-            if r.findings is None or not d.empty or r.db_generation != matcher.generation:
-                out.append((r.digest, matcher.generation, len(found), pack_findings(found)))
+            if packed != r.findings or r.db_generation != matcher.generation:
+                out.append((r.digest, matcher.generation, len(found), packed))
         store.save_findings(out)
         yield from deltas
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeAlias
 
 from hullscan import _core
 from hullscan.errors import HullscanError
@@ -20,7 +21,7 @@ from hullscan.store.db import InventoryStore, open_store
 from hullscan.store.discovery import DiscoveredImage, EcrTarget, Filters, ecr_images, parse_target, select
 from hullscan.store.matching import Delta, Matcher, StoredFinding, rematch
 
-StoreLike = InventoryStore | str | os.PathLike[str] | None
+StoreLike: TypeAlias = InventoryStore | str | os.PathLike[str] | None
 
 
 def open_index(
