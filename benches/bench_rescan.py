@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import idle_fraction, wait_idle  # noqa: E402
+from measure import idle_fraction, wait_idle
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
