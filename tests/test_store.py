@@ -26,8 +26,10 @@ import hullscan
 from conftest import DATA, require_tool
 from hullscan import db as advisory_db
 from hullscan.cli import main as cli_main
+from hullscan.scan import match
 from hullscan.store import InventoryStore, StoredFinding, rescan
 from hullscan.store.db import inventory_doc
+from hullscan.store.service import open_index
 from registry_servers import Registry, push
 from test_scan_alpine import expected
 
@@ -335,3 +337,54 @@ def test_hostile_names_cannot_forge_lines(
     lines = text.splitlines()
     assert sum(1 for line in lines if line.startswith("rescanned")) == 1
     assert any("libssl3\\x1b[2J\\nrescanned" in line for line in lines)
+
+
+def test_rescan_gate_on_new_findings(alpine_inventory: hullscan.Inventory, tmp_path: Path) -> None:
+    """``--fail-on`` gates on *new* findings only: the rescan that brings GHSA advisories (rated)
+    for a stored requests 2.19.1 exits 1; the next one, with nothing new, exits 0."""
+    requests = hullscan.Package(
+        name="requests",
+        version="2.19.1",
+        ecosystem="PyPI",
+        purl="pkg:pypi/requests@2.19.1",
+        kind="python",
+        locations=("/usr/lib/python3.12/site-packages/requests-2.19.1.dist-info/METADATA",),
+    )
+    inv = replace(alpine_inventory, packages=(*alpine_inventory.packages, requests))
+    store = tmp_path / "s.db"
+    with InventoryStore(store) as st:
+        st.put(inv, repository="app")
+    advisory_db.import_paths([DATA / "advisories/osv/npm/all.zip"]).close()
+    assert run_cli("rescan", "--store", str(store), "--fail-on", "low")[0] == 0
+    advisory_db.import_paths([DATA / "advisories/osv/PyPI/all.zip"]).close()
+    code, out, err = run_cli("rescan", "--store", str(store), "--fail-on", "medium")
+    assert code == 1
+    assert "gate failed" in err
+    assert "requests 2.19.1" in out
+    want = {f.id for f in match(inv, open_index(None)[0])[0] if f.package.name == "requests"}
+    assert want
+    with InventoryStore(store) as st:
+        assert {f.id for f in st.findings(inv.manifest_digest or "") if f.package == "requests"} == want
+    code, _, err = run_cli("rescan", "--store", str(store), "--fail-on", "medium")
+    assert code == 0, err
+
+
+def test_compact_queries_round_trip(alpine_inventory: hullscan.Inventory) -> None:
+    from hullscan.scan import query_of
+    from hullscan.store.compact import CompactQueries, split_fields
+
+    odd = ["a\tb", "c\nd", "e\\f", "g\x00h", "\\t", "tail\\"]
+    pkgs = tuple(
+        replace(p, name=p.name + odd[i % len(odd)], purl=p.purl + odd[(i + 1) % len(odd)])
+        for i, p in enumerate(alpine_inventory.packages)
+    )
+    inv = replace(alpine_inventory, packages=pkgs)
+    back = CompactQueries.decode(CompactQueries.of(inv).encode())
+    assert [tuple(split_fields(k)) for k in back.keys] == [query_of(p) for p in pkgs]
+    assert [tuple(split_fields(r)) for r in back.refs] == [
+        (p.name, p.version, p.ecosystem, p.purl) for p in pkgs
+    ]
+    empty = CompactQueries.decode(CompactQueries.of(replace(inv, packages=())).encode())
+    assert (empty.keys, empty.refs) == ([], [])
+    with pytest.raises(hullscan.StoreError):
+        CompactQueries.decode(b"not zstd")
