@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -261,6 +261,10 @@ def test_filters(ecr: Ecr, tmp_path: Path) -> None:
     # moto records no pulls: an image never pulled counts its push time (as Inspector does).
     assert len(select(every, Filters(pulled_since=parse_since("1h")))) == 3
     assert select(every, Filters(pulled_since=parse_since("2099-01-01T00:00:00+00:00"))) == []
+    # An image pushed long ago but pulled recently is kept by --pulled-since, not by --pushed-since.
+    old = replace(every[0], pushed_at=parse_since("400d"), last_pulled_at=parse_since("1d"))
+    assert select([old], Filters(pulled_since=parse_since("30d"))) == [old]
+    assert select([old], Filters(pushed_since=parse_since("30d"))) == []
     assert len(select(every, Filters(max_images=2))) == 2
     # The prefix is a prefix of repository names; the whole account has other/tool too.
     assert {i.repository for i in ecr_images(EcrTarget(ACCOUNT, REGION))} >= {"other/tool", "team-a/app"}
