@@ -274,6 +274,22 @@ def test_filters(ecr: Ecr, tmp_path: Path) -> None:
     assert [(i["repository"], i["tags"], i["status"]) for i in doc["images"]] == [
         (f"{HOST}/team-a/app", ["0.9"], "scanned")
     ]
+    # The table: one row per image, then the tally.
+    code, out, err = run_cli(
+        "scan-registry",
+        f"ecr://{ACCOUNT}/{REGION}/team-a/",
+        "--store",
+        str(tmp_path / "s.db"),
+        "--registry-config",
+        str(ecr.settings),
+        "--tag",
+        "0.9",
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["REPOSITORY", "TAGS", "DIGEST", "STATUS", "FINDINGS", "NEW"]
+    assert lines[1].split()[:4] == ["team-a/app", "0.9", doc["images"][0]["digest"][7:19], "current"]
+    assert lines[-1] == "1 image(s): 0 scanned, 0 rematched, 1 current, 0 failed"
 
 
 def test_bad_targets_and_credentials(ecr: Ecr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="an advisory index file or database generation directory")
     p.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.add_argument(
+        "--output", "-o", help="write to this file instead of standard output (monitor: rewritten each cycle)"
+    )
     p.add_argument(
         "--fail-on", choices=LEVELS[:-1], help="exit 1 when a new finding is at or above this severity"
     )
@@ -66,7 +68,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     sr.add_argument("target", help="ecr://ACCOUNT/REGION[/repo-prefix]")
     _discovery(sr)
     sr.add_argument("--force", action="store_true", help="pull and inventory stored digests again")
-    sr.add_argument("--platform", help="os/arch[/variant] of multi-platform images")
+    sr.add_argument(
+        "--platform",
+        help="os/arch[/variant] to inventory of multi-platform images (default linux/amd64); they are "
+        "stored under their index digest",
+    )
     _common(sr)
     cli_registry.add_arguments(sr)
 

@@ -8,6 +8,10 @@
     deltas = hullscan.rescan(store)                # re-match every stored inventory, no pull
     scan_registry("ecr://123456789012/us-east-1/team-")   # discover, scan each digest once
 
+For fleets: :func:`rematch` (``rematch(store, Matcher(index, generation), batch_size=...)``) reads
+the store in digest-ordered batches and upserts findings per batch, so several workers can share a
+PostgreSQL store (see :mod:`hullscan.store.db` for the concurrency rules).
+
 See :mod:`hullscan.store.db` (schema), :mod:`hullscan.store.matching` (compact queries, deltas),
 :mod:`hullscan.store.discovery` (ECR) and :mod:`hullscan.store.service` (scan, rescan, monitor).
 """
