@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from imagebuild import debootstrap, docker_archive, extract_rootfs, oci_archive, oci_from_rootfs, run
+from registry_servers import Moto
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HULLSCAN_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
@@ -30,6 +32,17 @@ def data_dir() -> Path:
     if not DATA.is_dir():
         pytest.fail(f"test data not found at {DATA}; set HULLSCAN_TEST_DATA")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    """One ``moto_server`` on 127.0.0.1 for the session (ECR: tokens, repositories, images)."""
+    require_tool("moto_server")
+    server = Moto.start(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True)

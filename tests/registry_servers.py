@@ -12,6 +12,8 @@
   (answered from the registry's storage) and ``OCI-Subject``, with per-path overrides for a
   hostile registry.
 - :func:`make_ca`: a CA and a server certificate for 127.0.0.1, made with ``cryptography``.
+- :class:`Moto`: ``moto_server`` (AWS APIs: ECR) on 127.0.0.1 as a subprocess, with its request log.
+- :class:`Postgres`: a private PostgreSQL cluster (``initdb`` + ``postgres``) on 127.0.0.1, trust auth.
 """
 
 from __future__ import annotations
@@ -58,6 +60,123 @@ def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: f
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@dataclass
+class Moto:
+    """``moto_server -H 127.0.0.1 -p PORT``; its stdout/stderr (the request log) in ``log``."""
+
+    url: str
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, work: Path) -> Moto:
+        port = free_port()
+        log = work / "moto.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                ["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_port(port, proc)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        return cls(f"http://127.0.0.1:{port}", log, proc)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster: ``initdb`` into a temporary directory, ``postgres`` on
+    127.0.0.1:<free port>, trust authentication for the superuser ``hullscan``. PostgreSQL refuses
+    to run as root: as root, both run as the ``postgres`` system user (``runuser``)."""
+
+    def __init__(self, bindir: Path) -> None:
+        import os
+        import shutil
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix="hullscan-pg-"))  # outside pytest's 0700 tmp dirs
+        self.port = free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+        data = self.dir / "data"
+        subprocess.run(
+            [
+                *self._as,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "hullscan",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.log = self.dir / "postgres.log"
+        self.proc = subprocess.Popen(
+            [
+                *self._as,
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.dir),
+                "-c",
+                "fsync=off",
+                "-c",
+                f"log_directory={self.dir}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(self.port, self.proc, timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        self.url = f"postgresql+psycopg://hullscan@127.0.0.1:{self.port}/postgres"
+
+    def database(self, name: str) -> str:
+        """A new empty database; its SQLAlchemy URL."""
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=hullscan dbname=postgres", autocommit=True
+        ) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://hullscan@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.proc.poll() is None:
+            self.proc.terminate()  # runuser passes SIGTERM on: a smart shutdown
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,13 @@ from imagebuild import extract_rootfs, oci_add_dir, oci_init, run
 from registry_servers import (
     Fault,
     FaultProxy,
+    Moto,
     Registry,
     TokenServer,
     free_port,
     htpasswd,
     make_ca,
     push,
-    wait_port,
 )
 
 ECR_ACCOUNT = "123456789012"
@@ -476,30 +476,6 @@ def test_token_auth_with_credential_helper(
 
 
 # -- must-show 2: Amazon ECR ------------------------------------------------------------------------
-
-
-@dataclass
-class Moto:
-    url: str
-    log: Path
-
-
-@pytest.fixture(scope="session")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    require_tool("moto_server")
-    work = tmp_path_factory.mktemp("moto")
-    port = free_port()
-    log = work / "moto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            ["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_port(port, proc)
-        yield Moto(f"http://127.0.0.1:{port}", log)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -22,12 +22,14 @@ from hullscan.errors import (
     ReportError,
     SbomNotAttachedError,
     SourceError,
+    StoreError,
 )
 from hullscan.inventory import inventory
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sbom import sbom
 from hullscan.scan import Epss, Finding, Kev, ScanResult, Suppression, scan
 from hullscan.sources.registry_config import RegistryConfig
+from hullscan.store import Delta, InventoryStore, rescan
 
 __all__ = [
     "AuthenticationError",
@@ -35,6 +37,7 @@ __all__ = [
     "DaemonError",
     "DatabaseError",
     "DatabaseNotFoundError",
+    "Delta",
     "DigestMismatchError",
     "Distro",
     "Epss",
@@ -45,6 +48,7 @@ __all__ = [
     "ImageNotFoundError",
     "InvalidVersionError",
     "Inventory",
+    "InventoryStore",
     "Kev",
     "Layer",
     "LayerError",
@@ -59,9 +63,11 @@ __all__ = [
     "SbomNotAttachedError",
     "ScanResult",
     "SourceError",
+    "StoreError",
     "Suppression",
     "__version__",
     "inventory",
+    "rescan",
     "sbom",
     "scan",
 ]

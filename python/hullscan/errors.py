@@ -20,13 +20,15 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     ├── CacheError               the cache directory cannot be used
     ├── ReportError              an unknown report format or option
     ├── PolicyError              an ignore file or a VEX document is invalid
-    └── DatabaseError            the advisory database cannot be built, read or updated
-        ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
-        ├── NetworkError           a feed download failed (after retries)
-        └── FeedFormatError        an advisory file is unreadable or not in a known format
+    ├── DatabaseError            the advisory database cannot be built, read or updated
+    │   ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
+    │   ├── NetworkError           a feed download failed (after retries)
+    │   └── FeedFormatError        an advisory file is unreadable or not in a known format
+    └── StoreError               the inventory store cannot be opened, read or written
 
-The ``DatabaseError``, ``RegistryError``, ``DaemonError`` and ``SbomFormatError`` branches are
-defined here in Python: only Python code raises them. Their messages never hold a password or token.
+The ``DatabaseError``, ``StoreError``, ``RegistryError``, ``DaemonError`` and ``SbomFormatError``
+branches are defined here in Python: only Python code raises them. Their messages never hold a
+password or token.
 """
 
 from hullscan._core import (
@@ -92,6 +94,11 @@ class FeedFormatError(DatabaseError):
     """An advisory file is unreadable, corrupt, or in no format hullscan knows."""
 
 
+class StoreError(HullscanError):
+    """The inventory store (SQLite or a SQLAlchemy URL) cannot be opened, read or written, or a
+    discovery target (``ecr://ACCOUNT/REGION``) is malformed or cannot be listed."""
+
+
 __all__ = [
     "AuthenticationError",
     "CacheError",
@@ -114,4 +121,5 @@ __all__ = [
     "SbomFormatError",
     "SbomNotAttachedError",
     "SourceError",
+    "StoreError",
 ]
