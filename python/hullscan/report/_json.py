@@ -4,10 +4,10 @@ line below it (so the C encoder does the bulk: ``json.dumps`` with ``indent`` is
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from hullscan._jsonfmt import dumps
 from hullscan.model import INVENTORY_SCHEMA_VERSION
 from hullscan.scan import SCAN_SCHEMA_VERSION, Finding, ScanResult
 
@@ -63,35 +63,4 @@ def scan_dict(result: ScanResult) -> dict[str, Any]:
     return d
 
 
-def dumps(obj: Any, depth: int, *, lines: frozenset[str] = frozenset(), indent: int = 2) -> str:
-    """``obj`` as JSON, indented down to ``depth`` levels of containers and deeper values compact
-    on one line each; the items of a list under a key in ``lines`` are one line each too."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode
-    out: list[str] = []
-
-    def emit(value: Any, level: int) -> None:
-        if level >= depth or not isinstance(value, dict | list) or not value:
-            out.append(encode(value))
-            return
-        pad = " " * (indent * (level + 1))
-        if isinstance(value, dict):
-            out.append("{\n")
-            for i, (k, v) in enumerate(value.items()):
-                out.append(f"{pad}{encode(k)}: ")
-                if k in lines and isinstance(v, list) and v:
-                    inner = " " * (indent * (level + 2))
-                    out.append("[\n" + ",\n".join(inner + encode(x) for x in v) + "\n" + pad + "]")
-                else:
-                    emit(v, level + 1)
-                out.append(",\n" if i < len(value) - 1 else "\n")
-            out.append(" " * (indent * level) + "}")
-        else:
-            out.append("[\n")
-            for i, v in enumerate(value):
-                out.append(pad)
-                emit(v, level + 1)
-                out.append(",\n" if i < len(value) - 1 else "\n")
-            out.append(" " * (indent * level) + "]")
-
-    emit(obj, 0)
-    return "".join(out)
+__all__ = ["dumps", "finding_dict", "plain", "scan_dict"]

@@ -3,10 +3,10 @@ object model) and its JSON rendering; cyclonedx_xml renders the same model as XM
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+from hullscan._jsonfmt import dumps
 from hullscan.model import Inventory, Package
 from hullscan.sbom.common import (
     TOOL,
@@ -174,7 +174,8 @@ def to_cyclonedx_dict(
 
 
 def render_json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    # Pretty down to the document's sections, one component / dependency / vulnerability a line.
+    return dumps(doc, 2, lines=frozenset({"components", "dependencies", "vulnerabilities"})) + "\n"
 
 
 def to_cyclonedx(inv: Inventory, *, spec_version: str = "1.6", timestamp: datetime | None = None) -> str:

@@ -7,11 +7,11 @@ files it was found in are in ``sourceInfo``; the image's layers are in the image
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from hullscan._jsonfmt import dumps
 from hullscan.model import Inventory
 from hullscan.sbom.common import (
     TOOL,
@@ -153,4 +153,5 @@ def to_spdx_dict(inv: Inventory, *, timestamp: datetime | None = None) -> dict[s
 
 def to_spdx(inv: Inventory, *, timestamp: datetime | None = None) -> str:
     """SPDX 2.3 JSON text."""
-    return json.dumps(to_spdx_dict(inv, timestamp=timestamp), indent=2, ensure_ascii=False) + "\n"
+    doc = to_spdx_dict(inv, timestamp=timestamp)
+    return dumps(doc, 2, lines=frozenset({"packages", "relationships", "hasExtractedLicensingInfos"})) + "\n"
