@@ -5,6 +5,7 @@ output."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import hullscan
+from conftest import DATA
 from hullscan.checks import check_config, redact
 from hullscan.checks.secrets import find
 from hullscan.report import FORMATS, render
@@ -316,3 +318,33 @@ def test_file_secret_located_in_sarif(key_image: tuple[Path, str], tmp_path: Pat
     }
     assert locs == {("root/.ssh/id_rsa", 1), ("app/.env", 3)}
     assert key_image[1] not in json.dumps(sarif)
+
+
+def test_cli_secrets_flag(key_image: tuple[Path, str], tmp_path: Path) -> None:
+    from hullscan.db import import_paths
+
+    image, key_body = key_image
+    cli = [sys.executable, "-m", "hullscan.cli"]
+    env = {**os.environ, "HULLSCAN_CACHE_DIR": str(tmp_path / "cache")}
+    inv = subprocess.run(
+        [*cli, "inventory", "--secrets", str(image)], capture_output=True, text=True, env=env
+    )
+    assert inv.returncode == 0, inv.stderr
+    assert "HS-IMG-007 high: Private key in a file (/root/.ssh/id_rsa:1)" in inv.stdout
+    feed = Path(os.environ.get("HULLSCAN_TEST_DATA", DATA)) / "advisories/alpine-secdb"
+    with import_paths([feed / "vuln-list-alpine-3.20-main-5pkgs.tar.zst"], cache_dir=tmp_path / "cache"):
+        pass
+    scan = subprocess.run(
+        [*cli, "scan", "--offline", "--secrets", "--format", "table", str(image)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert scan.returncode == 0, scan.stderr
+    assert "IMAGE CHECKS" in scan.stdout
+    assert "/root/.ssh/id_rsa:1" in scan.stdout
+    without = subprocess.run(
+        [*cli, "scan", "--offline", "--format", "table", str(image)], capture_output=True, text=True, env=env
+    )
+    assert "id_rsa" not in without.stdout
+    for out in (inv.stdout, scan.stdout, without.stdout):
+        assert key_body not in out
+        assert GITLAB not in out

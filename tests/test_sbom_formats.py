@@ -598,3 +598,28 @@ def test_cli_new_formats_then_scan(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1
     assert "DOCTYPE" in r.stderr
+
+
+@pytest.mark.usefixtures("alpine_db")
+def test_cli_scan_cyclonedx_vdr(
+    tmp_path: Path, validators: dict[str, jsonschema.protocols.Validator]
+) -> None:
+    """``hullscan scan --format cyclonedx-json``: a CycloneDX VDR of the scan, valid against the 1.6
+    schema, whose vulnerabilities are the scan's findings; scanning it gives them back."""
+    cmd = [sys.executable, "-m", "hullscan.cli"]
+    out = tmp_path / "scan.cdx.json"
+    r = subprocess.run(
+        [*cmd, "scan", f"oci-archive:{ALPINE}", "--offline", "--format", "cyclonedx-json", "-o", str(out),
+         "--output", f"json={tmp_path / 'scan.json'}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    validate(validators["1.6"], doc)
+    scan_doc = json.loads((tmp_path / "scan.json").read_text())
+    want = {(f["id"], f["package"]["purl"]) for f in scan_doc["findings"]}
+    purls = {c["bom-ref"]: c["purl"] for c in doc["components"] if "purl" in c}
+    got = {(v["id"], purls[a["ref"]]) for v in doc["vulnerabilities"] for a in v["affects"]}
+    assert got == want
+    again = hullscan.scan(f"sbom:{out}", offline=True)
+    assert {(f.id, f.package.purl) for f in again.findings} == want

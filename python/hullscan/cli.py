@@ -51,6 +51,11 @@ def _table(inv: Inventory) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if inv.config_findings:
+        lines.append("")
+        lines.append(f"image checks: {len(inv.config_findings)}")
+        for c in inv.config_findings:
+            lines.append(_oneline(f"  {c.id} {c.severity}: {c.title} ({c.location}): {c.detail}"))
     for w in inv.warnings:
         lines.append(f"warning: {_oneline(w)}")
     return "\n".join(lines)
@@ -71,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--output", "-o", help="write to this file instead of standard output")
     inv.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     inv.add_argument("--no-cache", action="store_true", help="do not read or write the layer cache")
+    inv.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also search the layers' files for secrets (reported masked, as image check HS-IMG-007)",
+    )
     cli_registry.add_arguments(inv)
     _sbom_parser(sub)
     _db_parser(sub)
@@ -326,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 use_cache=not args.no_cache,
                 registries=cli_registry.config(args),
                 progress=args.progress,
+                secrets=args.secrets,
             )
             text = result.to_json() if args.format == "json" else _table(result)
             if args.output:

@@ -65,6 +65,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--cache-dir", help="cache directory (default $HULLSCAN_CACHE_DIR or user cache)")
     p.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also search the layers' files for secrets (reported masked, as image check HS-IMG-007)",
+    )
+    p.add_argument(
         "--sbom-from-registry",
         nargs="?",
         const="require",
@@ -149,6 +154,7 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
         registries=cli_registry.config(args),
         progress=args.progress,
         sbom_from_registry="auto" if args.sbom_from_registry == "auto" else bool(args.sbom_from_registry),
+        secrets=args.secrets,
     )
     if args.sbom_from_registry and result.inventory.source_type == "sbom":
         print(f"hullscan: matched the SBOM attached to {result.inventory.manifest_digest}", file=sys.stderr)
