@@ -56,6 +56,7 @@ from hullscan.sources.image import (
     _is_attestation,
     _platform_of,
     parse_json,
+    pick_platform,
 )
 from hullscan.sources.registry import ACCEPT, check_digest
 from hullscan.sources.registry_client import TOKENS, Repository, Transport
@@ -248,13 +249,7 @@ class _Session:
             raise ImageFormatError(f"image indexes nested deeper than {MAX_INDEX_DEPTH}")
         found = [(d, _platform_of(d)) for d in _descriptors(index, "image index") if not _is_attestation(d)]
         available = sorted({str(p) for _, p in found if p is not None})
-        pick: dict[str, Any] | None = None
-        if want is not None:
-            pick = next((d for d, p in found if p is not None and want.matches(p)), None)
-        elif len(found) == 1:
-            pick = found[0][0]
-        else:
-            pick = next((d for d, p in found if p is not None and DEFAULT_PLATFORM.matches(p)), None)
+        pick = pick_platform(found, want)
         if pick is None:
             raise PlatformNotFoundError(
                 f"no manifest for platform {want or DEFAULT_PLATFORM} in the index of {self.ref} "

@@ -126,6 +126,18 @@ def _is_attestation(desc: dict[str, Any]) -> bool:
     return p is not None and p.os == "unknown" and p.architecture == "unknown"
 
 
+def pick_platform(
+    found: list[tuple[dict[str, Any], Platform | None]], want: Platform | None
+) -> dict[str, Any] | None:
+    """The descriptor of an index for the wanted platform; without one asked for, the only image,
+    else linux/amd64. None when no descriptor with a platform fits."""
+    if want is not None:
+        return next((d for d, p in found if p is not None and want.matches(p)), None)
+    if len(found) == 1:
+        return found[0][0]
+    return next((d for d, p in found if p is not None and DEFAULT_PLATFORM.matches(p)), None)
+
+
 def _ref_name(desc: dict[str, Any]) -> str | None:
     ann = desc.get("annotations")
     name = ann.get("org.opencontainers.image.ref.name") if isinstance(ann, dict) else None

@@ -52,6 +52,7 @@ from hullscan.sources.image import (
     diff_ids,
     history,
     parse_json,
+    pick_platform,
 )
 from hullscan.sources.registry_client import TOKENS, Repository, Transport
 from hullscan.sources.registry_config import RegistryConfig
@@ -348,13 +349,7 @@ class RegistrySource(BlobStore):
         if not found:
             raise ImageFormatError(f"the image index of {self.ref} lists no image")
         available = sorted({str(p) for _, p in found if p is not None})
-        pick: dict[str, Any] | None = None
-        if want is not None:
-            pick = next((d for d, p in found if p is not None and want.matches(p)), None)
-        elif len(found) == 1:
-            pick = found[0][0]
-        else:
-            pick = next((d for d, p in found if p is not None and DEFAULT_PLATFORM.matches(p)), None)
+        pick = pick_platform(found, want)
         if pick is None and any(p is None for _, p in found):
             # Descriptors without a platform: read their configs (bounded by MAX_DESCRIPTORS above).
             for d, p in found:
