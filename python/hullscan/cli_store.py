@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from hullscan import cli_registry
+from hullscan import cli_publish, cli_registry
 from hullscan.severity import LEVELS, RANK
 
 COMMANDS = ("scan-registry", "rescan", "monitor")
@@ -86,6 +86,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rs.add_argument("digests", nargs="*", metavar="DIGEST", help="only these images (default: all)")
     rs.add_argument("--batch-size", type=int, default=2000, help="images per batch (default 2000)")
     rs.add_argument("--all", action="store_true", help="table: list unchanged images too")
+    cli_publish.add_arguments(rs, targets=("eventbridge",))
     _common(rs)
 
     mo = sub.add_parser(
@@ -252,7 +253,7 @@ def _rescan(args: argparse.Namespace, clean: Clean) -> int:
         _write(args, json.dumps({"images": [d.to_dict() for d in deltas]}))
     else:
         _write(args, _deltas_text(deltas, clean, args.all))
-    return _gate(deltas, args.fail_on)
+    return max(_gate(deltas, args.fail_on), cli_publish.run_deltas(deltas, args, clean))
 
 
 def _monitor(args: argparse.Namespace, clean: Clean) -> int:
