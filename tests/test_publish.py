@@ -42,6 +42,7 @@ from hullscan.scan import ScanResult
 from registry_servers import Moto
 from test_ecr import ACCOUNT, HOST, REGION, Ecr, run_cli
 from test_image_checks import SECRETS
+from test_report import hostile
 
 # The fixtures of those modules, used here too: the ECR images and AWS environment, the risky image.
 ecr = test_ecr.ecr
@@ -336,6 +337,26 @@ def test_asff_triage_and_validation(report_scans: dict[str, ScanResult]) -> None
     assert "Description: longer than 1024" in text
     assert "Severity" in text
     assert "Title: blank string" in text
+
+
+def test_asff_hostile_strings(report_scans: dict[str, ScanResult], moto: Moto, proxy_factory: Any) -> None:
+    """Control characters and markup in names from the image: escaped, on one line, accepted."""
+    result = hostile(report_scans["app"])
+    text = render(result, "asff", options=RenderOptions(aws_account=ACCOUNT, timestamp=WHEN))
+    docs = json.loads(text)["Findings"]
+    assert_accepted(docs)
+    blob = json.dumps(docs, ensure_ascii=False)
+    for bad in ("\x1b", "\r", "\n", "\x00", "\x07"):
+        assert bad not in blob
+    evil = docs[0]
+    assert evil["Title"].startswith("CVE-2018-18074 - evil\\x1b[2J\\nCVE-0000-0000")
+    assert evil["Vulnerabilities"][0]["VulnerablePackages"][0]["Name"].startswith("evil\\x1b")
+    proxy_factory()
+    ctx = asff.context(None, account=ACCOUNT, region="me-south-1")
+    res = import_findings(asff.findings(result, ctx=ctx, when=WHEN), ctx=ctx, retry=NO_RETRY_WAIT)
+    assert res.ok
+    assert res.sent == len(docs)
+    assert evil["Title"] in {f["Title"] for f in hub_findings(moto.url, "me-south-1").values()}
 
 
 # --- Security Hub ---------------------------------------------------------------------------------

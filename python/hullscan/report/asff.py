@@ -59,6 +59,7 @@ from typing import Any
 
 from hullscan.errors import ReportError
 from hullscan.model import ConfigFinding, Package
+from hullscan.report._common import oneline
 from hullscan.scan import Finding, ScanResult
 
 SCHEMA_VERSION = "2018-10-08"
@@ -192,7 +193,8 @@ def timestamp(value: str | None = None) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters (an ellipsis marks the cut)."""
+    """``text`` on one printable line, cut to ``limit`` characters (an ellipsis marks the cut)."""
+    text = oneline(text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
@@ -307,6 +309,19 @@ def _pf(values: dict[str, str | None]) -> dict[str, str]:
     return out
 
 
+def _clean(node: Any) -> Any:
+    """Every string of a finding on one printable line (names from images are attacker-controlled:
+    control characters are shown escaped) and never blank (Security Hub wants ``.*\\S.*``)."""
+    if isinstance(node, str):
+        text = oneline(node)
+        return text if text.strip() else "unknown"
+    if isinstance(node, dict):
+        return {k: _clean(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_clean(v) for v in node]
+    return node
+
+
 def _package_index(result: ScanResult) -> dict[tuple[str, str], Package]:
     return {(p.purl, p.version): p for p in result.inventory.packages}
 
@@ -413,7 +428,7 @@ def vulnerability_finding(
         out["Note"] = {"Text": clip(" ".join(text.split()), 512), "UpdatedBy": "hullscan", "UpdatedAt": when}
     else:
         out["Workflow"] = {"Status": "NEW"}
-    return out
+    return dict(_clean(out))
 
 
 def config_finding(
@@ -439,7 +454,7 @@ def config_finding(
     )
     out["Resources"] = [res]
     out["Workflow"] = {"Status": "NEW"}
-    return out
+    return dict(_clean(out))
 
 
 def findings(
