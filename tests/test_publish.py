@@ -674,3 +674,23 @@ def test_publish_errors_are_one_line(ecr: Ecr, ecr_db: None, monkeypatch: pytest
     assert err.count("\n") == 1
     with pytest.raises(Exception, match="region"):
         aws_context(account=ACCOUNT, region="not a region")
+
+
+def test_event_entries_fit_the_size_limit(report_scans: dict[str, ScanResult]) -> None:
+    """An entry over 256 KB has its description cut to fit; one that cannot fit is reported, not
+    dropped (put_events fails it before any call)."""
+    from hullscan.publish import eventbridge
+
+    ctx = asff.context(None, account=ACCOUNT, region=REGION)
+    doc = asff.findings(report_scans["app"], ctx=ctx, when=WHEN)[0]
+    detail = eventbridge.detail_of(doc)
+    detail["description"] = "\u00e9" * 200_000  # two bytes each in UTF-8
+    entry = eventbridge._entry(detail, eventbridge.FINDING, [], "default")
+    assert eventbridge.entry_size(entry) <= eventbridge.MAX_ENTRY
+    cut = json.loads(entry["Detail"])["description"]
+    assert cut.endswith("\u2026")
+    assert eventbridge.MAX_ENTRY - eventbridge.entry_size(entry) < 10_000  # cut to fit, not to nothing
+    huge = dict(entry, Resources=["arn:aws:ecr:x" * 30_000])
+    res = eventbridge.put_events([("too-big", huge)], region=REGION, retry=NO_RETRY_WAIT)
+    assert [(f.id, f.code) for f in res.failed] == [("too-big", "EntryTooLarge")]
+    assert res.calls == 0

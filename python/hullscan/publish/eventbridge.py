@@ -150,15 +150,14 @@ def _entry(detail: dict[str, Any], detail_type: str, resources: list[str], bus: 
         "Resources": [r for r in resources if r.startswith("arn:")],
         "EventBusName": bus,
     }
-    if entry_size(entry) > MAX_ENTRY and isinstance(detail.get("description"), str):
-        # Cut the description by what is over (bytes >= characters), then by half until it fits.
-        over = entry_size(entry) - MAX_ENTRY
-        text = detail["description"]
-        while entry_size(entry) > MAX_ENTRY and text:
-            text = asff.clip(text, max(len(text) - over - 1, len(text) // 2, 1)) if len(text) > 1 else ""
-            detail["description"] = text
-            entry["Detail"] = json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
-            over = max(entry_size(entry) - MAX_ENTRY, 0)
+    while (
+        entry_size(entry) > MAX_ENTRY and isinstance(detail.get("description"), str) and detail["description"]
+    ):
+        # Cut the description's UTF-8 by what is over (plus the ellipsis), until the entry fits.
+        raw = detail["description"].removesuffix("\u2026").encode()
+        keep = max(len(raw) - (entry_size(entry) - MAX_ENTRY) - 16, 0)
+        detail["description"] = raw[:keep].decode(errors="ignore") + "\u2026" if keep else ""
+        entry["Detail"] = json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
     return entry
 
 
