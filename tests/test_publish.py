@@ -478,6 +478,7 @@ def test_cli_publishes_an_ecr_image_to_both(
     assert f"published {len(docs)} to eventbridge" in err
     stored = hub_findings(moto.url, region)
     assert set(stored) == {d["Id"] for d in docs}
+    assert all(stored[d["Id"]] == d for d in docs)  # the report is what was published, times too
     # Every event accepted, 10 a call; the rule's queue got the two CVE-2024-9143 ones.
     sizes = [n for op, n in proxy.calls if op == "PutEvents"]
     assert max(sizes) == 10

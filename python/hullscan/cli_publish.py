@@ -23,13 +23,16 @@ def add_arguments(
     p: argparse.ArgumentParser, *, targets: Sequence[str] = ("securityhub", "eventbridge")
 ) -> None:
     g = p.add_argument_group("AWS publishing (the usual AWS configuration; needs boto3: hullscan[aws])")
+    what = {
+        "securityhub": "AWS Security Hub (BatchImportFindings)",
+        "eventbridge": "EventBridge (PutEvents, source hullscan)",
+    }
     g.add_argument(
         "--publish",
         action="append",
         default=[],
         choices=tuple(targets),
-        help="send the findings to AWS Security Hub (BatchImportFindings) or EventBridge (PutEvents, "
-        "source hullscan); repeatable",
+        help=f"send the findings to {' or '.join(what[t] for t in targets)}; repeatable",
     )
     g.add_argument(
         "--aws-account", metavar="ID", help="AWS account of the findings (default: STS when publishing)"
@@ -43,15 +46,18 @@ def add_arguments(
 
 def render_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--format asff`` options: the account and region given, else (when publishing) the
-    ones publishing uses, so the report and the published findings agree."""
+    ones publishing uses, and one timestamp, so the report and the published findings agree."""
+    from hullscan.report.asff import timestamp
+
     account, region = getattr(args, "aws_account", None), getattr(args, "aws_region", None)
+    args.asff_time = timestamp()
     if getattr(args, "publish", None):
         from hullscan.publish import aws_context
 
         ctx = aws_context(account=account, region=region, profile=args.aws_profile)
         args.aws_account, args.aws_region = ctx.account, ctx.region
         account, region = ctx.account, ctx.region
-    return {"aws_account": account, "aws_region": region}
+    return {"aws_account": account, "aws_region": region, "timestamp": args.asff_time}
 
 
 def _report(results: list[Any], clean: Callable[[object], str]) -> int:
@@ -78,7 +84,12 @@ def run(result: Any, args: argparse.Namespace, clean: Callable[[object], str]) -
 
     results = []
     for target in dict.fromkeys(args.publish):
-        common = {"account": args.aws_account, "region": args.aws_region, "profile": args.aws_profile}
+        common = {
+            "account": args.aws_account,
+            "region": args.aws_region,
+            "profile": args.aws_profile,
+            "when": getattr(args, "asff_time", None),
+        }
         if target == "securityhub":
             results.append(publish_securityhub(result, **common))
         elif target == "eventbridge":
