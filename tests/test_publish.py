@@ -618,6 +618,34 @@ def test_rescan_deltas_as_events(ecr: Ecr, moto: Moto, tmp_path: Path, proxy_fac
     assert len(drain(moto.url, region, summary_queue)) == len(summaries)
 
 
+def test_monitor_publishes_each_cycle(ecr: Ecr, moto: Moto, tmp_path: Path, proxy_factory: Any) -> None:
+    """``monitor --once --publish eventbridge``: the cycle's deltas (first scans: every finding new)
+    as events; a publish that cannot happen is reported and the cycle's exit code is 2."""
+    region = "eu-south-1"
+    advisory_db.import_paths([ecr.advisories], name="alpine-3.20").close()
+    proxy = proxy_factory()
+    args = ["monitor", f"ecr://{ACCOUNT}/{REGION}/team-a/", "--once", "--store", str(tmp_path / "s.db")]
+    args += ["--registry-config", str(ecr.settings), "--format", "json"]
+    code, out, err = run_cli(*args, "--publish", "eventbridge", "--aws-region", region)
+    assert code == 0, err
+    doc = json.loads(out)
+    deltas = [i["delta"] for i in doc["images"] if i["delta"]] + doc["rescanned"]
+    changes = sum(len(d["new"]) + len(d["resolved"]) + len(d["changed"]) for d in deltas)
+    assert changes
+    kinds = [e["DetailType"] for e in proxy.accepted]
+    assert kinds.count("Hullscan Finding") == changes
+    assert kinds.count("Hullscan Rescan Delta") == sum(
+        1 for d in deltas if d["new"] or d["resolved"] or d["changed"]
+    )
+    assert f"published {len(kinds)} to eventbridge" in err
+    code, out, err = run_cli(*args, "--publish", "eventbridge", "--aws-region", "nowhere")
+    assert code == 2
+    assert json.loads(out)["cycle"] == 1
+    assert err.startswith("hullscan: error: PublishError: AWS region 'nowhere' is not a region name")
+    assert err.rstrip().endswith("(deltas of cycle 1 not published)")
+    assert err.count("\n") == 1
+
+
 # --- secrets ---------------------------------------------------------------------------------------
 
 
