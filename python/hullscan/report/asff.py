@@ -171,10 +171,16 @@ def context(
         raise ReportError(f"AWS account {account!r} is not 12 digits")
     if not _REGION.match(region):
         raise ReportError(f"AWS region {region!r} is not a region name")
-    partition = (
-        "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-    )
-    return AwsContext(account, region, partition)
+    return AwsContext(account, region, partition(region))
+
+
+def partition(region: str) -> str:
+    """The AWS partition of a region: ``aws-cn``, ``aws-us-gov`` or ``aws``."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def timestamp(value: str | None = None) -> str:
@@ -227,7 +233,7 @@ def resource(result: ScanResult, ctx: AwsContext) -> dict[str, Any]:
             details["ImageTags"] = sorted(t for t in tags if t)
         if arch:
             details["Architecture"] = arch
-        part = "aws-cn" if img.region.startswith("cn-") else ctx.partition
+        part = partition(img.region)
         return {
             "Type": "AwsEcrContainerImage",
             "Id": f"arn:{part}:ecr:{img.region}:{img.account}:repository/{img.repository}/{digest}",
@@ -524,9 +530,9 @@ def problems(docs: list[dict[str, Any]]) -> list[str]:
     if shape is not None:
         from botocore.validate import ParamValidator
 
-        for i in range(0, max(len(docs), 1), 100):
-            report = ParamValidator().validate({"Findings": docs[i : i + 100] or [{}]}, shape)
-            if report.has_errors() and docs:
+        for i in range(0, len(docs), 100):
+            report = ParamValidator().validate({"Findings": docs[i : i + 100]}, shape)
+            if report.has_errors():
                 out.append(report.generate_report())
     for i, d in enumerate(docs):
         where = f"Findings[{i}]"
