@@ -36,6 +36,8 @@ from hullscan.severity import of_advisory
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HULLSCAN_TEST_DATA", REPO.parent / "shared" / "data"))
 PACKAGES = 2000
+#: The formats issue 7's target covers; later ones (asff, issue 8) are measured and listed apart.
+ISSUE7 = ("table", "json", "sarif", "junit", "markdown", "html", "cyclonedx-json")
 FINDINGS = 1000
 
 
@@ -141,15 +143,18 @@ def main() -> int:
             "cpu": statistics.median(cpu[name]) * 1000,
             "cpu_min": min(cpu[name]) * 1000,
         }
-        if not name.startswith("baseline"):
+        if name in ISSUE7:
             for k, v in row.items():
                 total[k] += v
         cells = " | ".join(f"{v:.1f}" for v in row.values())
         print(f"| {name} | {cells} | {sizes[name] // 1024} |")
     cells = " | ".join(f"**{v:.1f}**" for v in total.values())
-    print(f"| all formats | {cells} | |")
+    print(f"| issue 7's seven formats | {cells} | |")
     base = statistics.median(times["baseline: json.dumps(to_dict())"]) * 1000
-    print(f"all formats / baseline (wall medians): {total['wall'] / base:.2f}")
+    print(f"issue 7's formats / baseline (wall medians): {total['wall'] / base:.2f}")
+    for name in times:
+        if name not in ISSUE7 and not name.startswith("baseline"):
+            print(f"{name} / baseline (wall medians): {statistics.median(times[name]) * 1000 / base:.2f}")
     verdict = "met" if total["wall"] <= 300 else "missed"
     print(
         f"target <= 300 ms: {verdict} ({total['wall']:.0f} ms wall, {total['cpu']:.0f} ms CPU, medians summed)"

@@ -98,8 +98,16 @@ def fetch_manifest(registry: Registry, auth: str, repo: str, tag: str) -> tuple[
         return resp.read(), resp.headers["Content-Type"]
 
 
+_ECR: list[Ecr] = []
+
+
 @pytest.fixture(scope="session")
 def ecr(tmp_path_factory: pytest.TempPathFactory, moto: Moto) -> Iterator[Ecr]:
+    """The images, pushed once per session: another module that uses this fixture too
+    (tests/test_publish.py) gets the same ones (moto refuses a repository twice)."""
+    if _ECR:
+        yield _ECR[0]
+        return
     require_tool("skopeo")
     work = tmp_path_factory.mktemp("ecr")
     client = ecr_client(moto.url)
@@ -149,8 +157,10 @@ def ecr(tmp_path_factory: pytest.TempPathFactory, moto: Moto) -> Iterator[Ecr]:
             pushed.append(Pushed(repo, tag, digest, archive))
         settings = work / "registries.toml"
         settings.write_text(f'[[registry]]\nprefix = "{HOST}"\nlocation = "{registry.host}"\n')
-        yield Ecr(moto, registry, tuple(pushed), settings, full, old)
+        _ECR.append(Ecr(moto, registry, tuple(pushed), settings, full, old))
+        yield _ECR[0]
     finally:
+        _ECR.clear()
         registry.stop()
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from hullscan import cli_policy, cli_registry
+from hullscan import cli_policy, cli_publish, cli_registry
 from hullscan.errors import ReportError
 from hullscan.report import FORMATS, RenderOptions, render
 from hullscan.scan import scan
@@ -79,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     cli_registry.add_arguments(p)
     cli_policy.add_arguments(p)
+    cli_publish.add_arguments(p)
 
 
 _FMT = re.compile(r"^([a-z][a-z0-9-]*)=(.+)$")
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
     result = cli_policy.apply(result, args)
     if args.ignore_unfixed:
         result = replace(result, findings=tuple(f for f in result.findings if f.status != "not_fixed"))
-    options = RenderOptions(fail_on=args.fail_on)
+    options = RenderOptions(fail_on=args.fail_on, **cli_publish.render_options(args))
     # Every report is rendered before any is written: an error leaves no file behind.
     texts = [(path, render(result, fmt, options=options)) for fmt, path in pairs]
     stdout_text = None
@@ -176,4 +177,4 @@ def run(args: argparse.Namespace, clean: Callable[[object], str]) -> int:
     code, reason = cli_policy.gate(result, args)
     if reason is not None:
         print(clean(reason), file=sys.stderr)
-    return code
+    return max(code, cli_publish.run(result, args, clean))

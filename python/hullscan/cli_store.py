@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from hullscan import cli_registry
+from hullscan import cli_publish, cli_registry
+from hullscan.errors import HullscanError
 from hullscan.severity import LEVELS, RANK
 
 COMMANDS = ("scan-registry", "rescan", "monitor")
@@ -75,6 +76,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     _common(sr)
     cli_registry.add_arguments(sr)
+    cli_publish.add_arguments(sr, targets=("eventbridge",))
 
     rs = sub.add_parser(
         "rescan",
@@ -86,6 +88,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rs.add_argument("digests", nargs="*", metavar="DIGEST", help="only these images (default: all)")
     rs.add_argument("--batch-size", type=int, default=2000, help="images per batch (default 2000)")
     rs.add_argument("--all", action="store_true", help="table: list unchanged images too")
+    cli_publish.add_arguments(rs, targets=("eventbridge",))
     _common(rs)
 
     mo = sub.add_parser(
@@ -101,6 +104,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     _discovery(mo)
     _common(mo)
     cli_registry.add_arguments(mo)
+    cli_publish.add_arguments(mo, targets=("eventbridge",))
 
 
 def _filters(args: argparse.Namespace) -> Any:
@@ -214,7 +218,8 @@ def _scan_registry(args: argparse.Namespace, clean: Clean) -> int:
     failed = [s for s in scans if s.status == "failed"]
     for s in failed:
         print(f"hullscan: error: {clean(s.image.reference)}: {clean(s.error)}", file=sys.stderr)
-    gate = _gate([s.delta for s in scans if s.delta is not None], args.fail_on)
+    deltas = [s.delta for s in scans if s.delta is not None]
+    gate = max(_gate(deltas, args.fail_on), cli_publish.run_deltas(deltas, args, clean))
     return EXIT_ERROR if failed else gate
 
 
@@ -252,7 +257,7 @@ def _rescan(args: argparse.Namespace, clean: Clean) -> int:
         _write(args, json.dumps({"images": [d.to_dict() for d in deltas]}))
     else:
         _write(args, _deltas_text(deltas, clean, args.all))
-    return _gate(deltas, args.fail_on)
+    return max(_gate(deltas, args.fail_on), cli_publish.run_deltas(deltas, args, clean))
 
 
 def _monitor(args: argparse.Namespace, clean: Clean) -> int:
@@ -281,6 +286,12 @@ def _monitor(args: argparse.Namespace, clean: Clean) -> int:
             rescanned = _deltas_text(list(c.deltas), clean, False)
             _write(args, f"cycle {c.number}\n{_scans_text(c.scans, clean)}\n{rescanned}")
         gate[0] = max(gate[0], _gate(deltas, args.fail_on))
+        try:
+            gate[0] = max(gate[0], cli_publish.run_deltas(deltas, args, clean))
+        except HullscanError as e:  # reported (these deltas are not sent); the monitor goes on
+            what = f"deltas of cycle {c.number} not published"
+            print(f"hullscan: error: {type(e).__name__}: {clean(e)} ({what})", file=sys.stderr)
+            gate[0] = max(gate[0], EXIT_ERROR)
 
     def on_error(e: Exception) -> None:
         print(f"hullscan: error: {type(e).__name__}: {clean(e)} (retrying next cycle)", file=sys.stderr)

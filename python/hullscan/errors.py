@@ -24,11 +24,12 @@ in the Rust extension, so errors raised by the core and by Python code are the s
     │   ├── DatabaseNotFoundError  no database yet (run ``hullscan db update`` or ``db import``)
     │   ├── NetworkError           a feed download failed (after retries)
     │   └── FeedFormatError        an advisory file is unreadable or not in a known format
-    └── StoreError               the inventory store cannot be opened, read or written
+    ├── StoreError               the inventory store cannot be opened, read or written
+    └── PublishError             findings could not be sent to Security Hub / EventBridge
 
-The ``DatabaseError``, ``StoreError``, ``RegistryError``, ``DaemonError`` and ``SbomFormatError``
-branches are defined here in Python: only Python code raises them. Their messages never hold a
-password or token.
+The ``DatabaseError``, ``StoreError``, ``PublishError``, ``RegistryError``, ``DaemonError`` and
+``SbomFormatError`` branches are defined here in Python: only Python code raises them. Their
+messages never hold a password or token.
 """
 
 from hullscan._core import (
@@ -99,6 +100,16 @@ class StoreError(HullscanError):
     discovery target (``ecr://ACCOUNT/REGION``) is malformed or cannot be listed."""
 
 
+class PublishError(HullscanError):
+    """Publishing to Security Hub or EventBridge failed: no credentials or boto3, a call refused,
+    or (after retries) findings or events that were not accepted. ``failures`` names each one
+    that was not sent (:class:`hullscan.publish.Failure`); nothing is dropped silently."""
+
+    def __init__(self, message: str, failures: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
 __all__ = [
     "AuthenticationError",
     "CacheError",
@@ -116,6 +127,7 @@ __all__ = [
     "NetworkError",
     "PlatformNotFoundError",
     "PolicyError",
+    "PublishError",
     "RegistryError",
     "ReportError",
     "SbomFormatError",

@@ -7,7 +7,9 @@ pipelines read.
 Formats (:data:`FORMATS`): ``table`` (terminal), ``json`` (the versioned ScanResult schema,
 ``hullscan/schemas/scan-result.schema.json``), ``sarif`` (SARIF 2.1.0 for code scanning),
 ``junit`` (one test case per package), ``markdown`` (a pull-request comment), ``html`` (a
-self-contained page) and ``cyclonedx-json`` (a CycloneDX vulnerability disclosure report).
+self-contained page), ``cyclonedx-json`` (a CycloneDX vulnerability disclosure report) and ``asff``
+(the AWS Security Finding Format, as Security Hub's BatchImportFindings takes it:
+:mod:`hullscan.report.asff`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ class RenderOptions:
     fail_on: str | None = None
     #: ``table``: ANSI colours (the CLI turns them on for a terminal without ``NO_COLOR``).
     colour: bool = False
+    #: ``asff``: the AWS account and region (defaults: :func:`hullscan.report.asff.context`).
+    aws_account: str | None = None
+    aws_region: str | None = None
+    #: ``asff``: CreatedAt / UpdatedAt (ISO 8601); None: ``SOURCE_DATE_EPOCH``, else now.
+    timestamp: str | None = None
 
 
 def _table(result: ScanResult, options: RenderOptions) -> str:
@@ -72,6 +79,12 @@ def _cyclonedx(result: ScanResult, options: RenderOptions) -> str:
     return to_vdr(result)
 
 
+def _asff(result: ScanResult, options: RenderOptions) -> str:
+    from hullscan.report import asff
+
+    return asff.render(result, account=options.aws_account, region=options.aws_region, when=options.timestamp)
+
+
 _RENDERERS: dict[str, Callable[[ScanResult, RenderOptions], str]] = {
     "table": _table,
     "json": _json,
@@ -80,6 +93,7 @@ _RENDERERS: dict[str, Callable[[ScanResult, RenderOptions], str]] = {
     "markdown": _markdown,
     "html": _html,
     "cyclonedx-json": _cyclonedx,
+    "asff": _asff,
 }
 
 #: Every format :func:`render` knows.
