@@ -348,3 +348,28 @@ def test_cli_secrets_flag(key_image: tuple[Path, str], tmp_path: Path) -> None:
     for out in (inv.stdout, scan.stdout, without.stdout):
         assert key_body not in out
         assert GITLAB not in out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_key_file_reported_once_in_every_format(key_image: tuple[Path, str], fmt: str) -> None:
+    """The RSA private key in a layer file: one HS-IMG-007 finding per file, in every format, and
+    never the key itself."""
+    image, key_body = key_image
+    inv = hullscan.inventory(image, secrets=True)
+    text = render(ScanResult(inv, ()), fmt)
+    assert key_body not in text
+    assert GITLAB not in text
+    if fmt == "cyclonedx-json":
+        return  # image checks are not CycloneDX data
+    if fmt in ("json", "sarif", "asff"):
+        doc = json.loads(text)
+        if fmt == "json":
+            items = [c for c in doc["config_findings"] if c["id"] == "HS-IMG-007"]
+        elif fmt == "sarif":
+            items = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "HS-IMG-007"]
+        else:
+            items = [f for f in doc["Findings"] if "HS-IMG-007" in json.dumps(f)]
+        assert len(items) == 2  # /root/.ssh/id_rsa and /app/.env
+    else:
+        assert "HS-IMG-007" in text
+        assert "/root/.ssh/id" in text
