@@ -46,7 +46,7 @@ def main() -> int:
     )
     times: dict[str, list[float]] = {"decompress only": [], "scan_layer": [], "scan_layer + secrets": []}
     found = 0
-    print(f"load average before: {loadavg():.2f}")
+    print(f"load average before: {loadavg()[0]:.2f}")
     for _ in range(args.rounds):
         t = time.perf_counter()
         _decompress(layer.path)
