@@ -561,6 +561,26 @@ class InventoryStore:
             raise self._fail("reading findings", e) from e
         return [] if data is None else unpack_findings(data)
 
+    def digest_batches(self, batch_size: int = 2000) -> Iterator[list[str]]:
+        """Every stored digest, ``batch_size`` at a time in digest order (keyset pagination): how
+        fleet rematches split the store into units."""
+        if batch_size < 1:
+            raise StoreError("batch_size must be at least 1")
+        sa, i = self._sa, self.t_images
+        last = ""
+        while True:
+            stmt = sa.select(i.c.digest).where(i.c.digest > last).order_by(i.c.digest).limit(batch_size)
+            try:
+                with self.engine.connect() as conn:
+                    rows = list(conn.execute(stmt).scalars())
+            except sa.exc.SQLAlchemyError as e:
+                raise self._fail("listing digests", e) from e
+            if rows:
+                yield rows
+                last = rows[-1]
+            if len(rows) < batch_size:
+                return
+
     def match_batches(
         self, batch_size: int = 2000, *, digests: Sequence[str] | None = None
     ) -> Iterator[list[MatchRow]]:
