@@ -49,6 +49,8 @@ from hullscan.store.compact import CompactQueries, compact_queries
 SCHEMA_VERSION = 1
 DEFAULT_FILE = "inventories.db"
 ZSTD_LEVEL = 3
+#: The PostgreSQL advisory lock key held while a store creates its tables.
+_SETUP_LOCK = 0x68756C6C73636E  # 'hullscn'
 
 # zstd contexts are not thread-safe: one pair per thread.
 _LOCAL = threading.local()
@@ -311,6 +313,10 @@ class InventoryStore:
         sa = self._sa
         try:
             with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # Workers opening a new database at once would race to create the tables
+                    # (CREATE TABLE is not idempotent under concurrency): one at a time.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SETUP_LOCK})
                 self._md.create_all(conn, checkfirst=True)
                 ins = self._insert(self.t_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
                 conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]))
