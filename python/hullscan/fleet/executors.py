@@ -83,7 +83,7 @@ class RayExecutor(Executor):
             from hullscan.errors import HullscanError
 
             raise HullscanError("RayExecutor needs Ray: pip install 'hullscan[ray]'") from e
-        self._ray = ray
+        self._ray: Any = ray
         if not ray.is_initialized():
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         self._options = options

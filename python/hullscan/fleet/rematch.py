@@ -28,7 +28,8 @@ from hullscan.store.db import InventoryStore, open_store
 from hullscan.store.matching import Delta, Matcher
 from hullscan.store.matching import rematch as rematch_rows
 
-_INDEXES: dict[str, _core.AdvisoryIndex] = {}
+#: Loaded indexes by (path, generation): an index file rewritten in place is a new generation.
+_INDEXES: dict[tuple[str, str], _core.AdvisoryIndex] = {}
 _INDEX_LOCK = threading.Lock()
 _LOCAL = threading.local()
 
@@ -51,12 +52,12 @@ def index_file(
     return index, generation, str(path)
 
 
-def _index(path: str) -> _core.AdvisoryIndex:
+def _index(path: str, generation: str) -> _core.AdvisoryIndex:
     with _INDEX_LOCK:
-        index = _INDEXES.get(path)
+        index = _INDEXES.get((path, generation))
         if index is None:
             index, _ = load_index(path, offline=True, cache_dir=None)
-            _INDEXES[path] = index
+            _INDEXES[(path, generation)] = index
         return index
 
 
@@ -65,7 +66,7 @@ def _matcher(path: str, generation: str) -> Matcher:
     m: Matcher | None = getattr(_LOCAL, "matcher", None)
     key = (path, generation)
     if m is None or getattr(_LOCAL, "key", None) != key:
-        m = Matcher(_index(path), generation)
+        m = Matcher(_index(path, generation), generation)
         _LOCAL.matcher = m
         _LOCAL.key = key
     return m
@@ -110,7 +111,7 @@ def rematch(
     try:
         index, generation, path = index_file(db, cache_dir=cache_dir)
         with _INDEX_LOCK:
-            _INDEXES.setdefault(path, index)
+            _INDEXES.setdefault((path, generation), index)
         if batch_size < 1:
             raise StoreError("batch_size must be at least 1")
         if digests is not None:
