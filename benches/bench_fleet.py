@@ -69,8 +69,11 @@ def bench_index(args: argparse.Namespace, work: Path, res: dict[str, Any]) -> li
         times: dict[str, list[float]] = {name: [] for name, _ in configs}
         client = cluster = None
         if args.dask:
+            import dask
             from distributed import Client, LocalCluster
 
+            # No worker profiler: on Python 3.11 it can deadlock a worker (see hullscan.fleet.executors).
+            dask.config.set({"distributed.worker.profile.enabled": False})
             cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         for r in range(args.rounds):

@@ -138,8 +138,19 @@ def test_index_failures_are_reported_per_image(fleet_registry: Fleet, tmp_path: 
 # -- Dask ----------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def dask_config() -> Iterator[None]:
+    """Workers without Dask's statistical profiler: on Python 3.11 its ``sys._current_frames``
+    calls can deadlock with the garbage collector (python/cpython#106883; see
+    hullscan.fleet.executors). Set before the cluster starts, so its worker processes get it."""
+    import dask
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        yield
+
+
 def test_index_dask_in_process(
-    fleet_registry: Fleet, alone: dict[str, dict[str, Any]], tmp_path: Path
+    fleet_registry: Fleet, alone: dict[str, dict[str, Any]], tmp_path: Path, dask_config: None
 ) -> None:
     from distributed import Client, LocalCluster
 
@@ -151,12 +162,15 @@ def test_index_dask_in_process(
         InventoryStore(tmp_path / "fleet.db") as st,
     ):
         mark = fl.registry.log_mark()
-        results = fleet.index(fl.refs, store=st, cache_dir=cache, executor=client.get_executor())
+        # With placement hints: the images of one repository on one worker (a soft preference).
+        results = fleet.index(
+            fl.refs, store=st, cache_dir=cache, executor=client.get_executor(), placement=True
+        )
         check_index_run(fl, results, st, cache, mark, alone)
 
 
 def test_index_dask_processes_survives_a_killed_worker(
-    fleet_registry: Fleet, alone: dict[str, dict[str, Any]], tmp_path: Path
+    fleet_registry: Fleet, alone: dict[str, dict[str, Any]], tmp_path: Path, dask_config: None
 ) -> None:
     from distributed import Client, LocalCluster
 

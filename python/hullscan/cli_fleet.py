@@ -66,6 +66,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ix.add_argument("--platform", help="os/arch[/variant] of multi-platform images (default linux/amd64)")
     ix.add_argument("--max-in-flight", type=int, metavar="N", help="units submitted at once")
     ix.add_argument("--retries", type=int, default=3, help="retries of a transient error per image (3)")
+    ix.add_argument(
+        "--placement",
+        action="store_true",
+        help="with --dask: run the images of one repository on one worker (workers with their own caches)",
+    )
     _store_args(ix)
     cli_registry.add_arguments(ix)
     rm = fsub.add_parser(
@@ -156,6 +161,7 @@ def _index(args: argparse.Namespace, clean: Clean) -> int:
             workers=args.workers,
             max_in_flight=args.max_in_flight,
             retries=args.retries,
+            placement=args.placement,
         )
     finally:
         if client is not None:

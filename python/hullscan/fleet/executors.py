@@ -7,11 +7,19 @@
 - Ray: :class:`RayExecutor` (``pip install 'hullscan[ray]'``), a small adapter turning ``submit``
   into a Ray task and its ``ObjectRef`` into a :class:`concurrent.futures.Future`.
 
-Neither engine is imported unless used. :func:`submit_options` gives the per-unit options an
-engine understands: for Dask, ``pure=False`` (a resubmitted unit is a new task, not the failed
-one again) and a placement hint (units with the same hint key, the images of one repository, go to
-the same worker when it is alive, so they find the layers it has cached; ``allow_other_workers``
-keeps the hint a preference).
+Neither engine is imported unless used.
+
+Dask on Python 3.11: CPython 3.11's ``sys._current_frames()`` can deadlock with the garbage
+collector (python/cpython#106883, not fixed in 3.11), and Dask workers call it every 10 ms for
+their statistical profiler (dask/distributed#8616): a worker process then hangs for good. Start
+such workers with ``distributed.worker.profile.enabled: false`` (``dask.config.set`` before
+``LocalCluster``, or ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``); :func:`check_engine`
+warns when a cluster's workers run 3.11 with the profiler on.
+
+:func:`submit_options` gives the per-unit options an engine understands: for Dask, ``pure=False``
+(a resubmitted unit is a new task, not the failed one again) and, with placement on, a hint (units
+with the same hint key, the images of one repository, go to the same worker while it is alive, so
+they find the layers it has cached; ``allow_other_workers`` keeps the hint a preference).
 """
 
 from __future__ import annotations
@@ -54,6 +62,36 @@ def submit_options(executor: Executor, hint: str | None = None) -> dict[str, Any
     if isinstance(executor, RayExecutor) and hint is not None:
         return {"hint": hint}
     return {}
+
+
+def _worker_profile() -> tuple[tuple[int, int], bool]:
+    import sys
+
+    import dask
+
+    return (sys.version_info[0], sys.version_info[1]), bool(
+        dask.config.get("distributed.worker.profile.enabled")
+    )
+
+
+def check_engine(executor: Executor) -> None:
+    """Warn (:class:`RuntimeWarning`) when Dask workers run Python 3.11 with the profiler on."""
+    if not _is_dask(executor):
+        return
+    import warnings
+
+    client = executor._client  # type: ignore[attr-defined]
+    try:
+        found = client.run(_worker_profile)
+    except Exception:  # a cluster that cannot answer: the run will say so itself
+        return
+    if any(v < (3, 12) and on for v, on in found.values()):
+        warnings.warn(
+            "Dask workers on Python 3.11 with the profiler enabled can deadlock (python/cpython#106883): "
+            "set distributed.worker.profile.enabled to False for them",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def workers_of(executor: Executor) -> int:
@@ -120,4 +158,4 @@ class RayExecutor(Executor):
         self._shutdown = True
 
 
-__all__ = ["RayExecutor", "default_workers", "submit_options", "thread_pool", "workers_of"]
+__all__ = ["RayExecutor", "check_engine", "default_workers", "submit_options", "thread_pool", "workers_of"]

@@ -36,7 +36,7 @@ from hullscan.errors import (
     SourceError,
     StoreError,
 )
-from hullscan.fleet.executors import submit_options, thread_pool, workers_of
+from hullscan.fleet.executors import check_engine, submit_options, thread_pool, workers_of
 from hullscan.inventory import _open, from_resolved
 from hullscan.sources.registry_config import RegistryConfig
 from hullscan.store.db import InventoryStore, open_store
@@ -240,6 +240,7 @@ def index(
     retries: int = 3,
     backoff: float = 0.5,
     resubmits: int = 3,
+    placement: bool = False,
     on_result: Callable[[IndexResult], None] | None = None,
 ) -> list[IndexResult]:
     """Pull and inventory every image of ``refs`` (registry references, by tag or digest) into the
@@ -250,8 +251,10 @@ def index(
     SQLite file on a shared disk, or PostgreSQL) and ``cache_dir`` a directory they share for the
     layer cache to be shared. ``max_in_flight``: units submitted at once (default twice the
     executor's parallelism). ``retries``/``backoff``: per unit, for transient errors.
-    ``resubmits``: how often a unit the engine lost is submitted again. ``on_result`` is called
-    in the calling thread as each unit completes."""
+    ``resubmits``: how often a unit the engine lost is submitted again. ``placement``: hint the
+    engine (Dask, Ray) to run the images of one repository on one worker, for clusters whose
+    workers each keep their own layer cache (with one shared cache directory it only costs
+    balance). ``on_result`` is called in the calling thread as each unit completes."""
     order = list(dict.fromkeys(refs))
     st = open_store(store, cache_dir=cache_dir)
     url = store_url(st)
@@ -263,6 +266,7 @@ def index(
         registries = str(Path(registries).resolve())
     own = executor is None
     ex = executor if executor is not None else thread_pool(workers)
+    check_engine(ex)
     try:
         window = max_in_flight or 2 * workers_of(ex)
         if window < 1:
@@ -280,7 +284,7 @@ def index(
             max_in_flight=window,
             resubmits=resubmits,
             lost=lost,
-            hint=_repository,
+            hint=_repository if placement else (lambda _k: None),
             on_result=on_result,
         )
     finally:

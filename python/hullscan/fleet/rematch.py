@@ -21,7 +21,7 @@ from typing import Any
 
 from hullscan import _core
 from hullscan.errors import StoreError
-from hullscan.fleet.executors import thread_pool, workers_of
+from hullscan.fleet.executors import check_engine, thread_pool, workers_of
 from hullscan.fleet.index import _STORES, _STORES_LOCK, _store, run_units, store_url
 from hullscan.scan import load_index
 from hullscan.store.db import InventoryStore, open_store
@@ -108,6 +108,7 @@ def rematch(
         _STORES.setdefault(url, st)
     own = executor is None
     ex = executor if executor is not None else thread_pool(workers)
+    check_engine(ex)
     try:
         index, generation, path = index_file(db, cache_dir=cache_dir)
         with _INDEX_LOCK:
