@@ -70,7 +70,7 @@ def bench_index(args: argparse.Namespace, work: Path, res: dict[str, Any]) -> li
         client = cluster = None
         if args.dask:
             import dask
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster  # (its config defaults first)
 
             # No worker profiler: on Python 3.11 it can deadlock a worker (see hullscan.fleet.executors).
             dask.config.set({"distributed.worker.profile.enabled": False})

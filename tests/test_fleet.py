@@ -144,7 +144,9 @@ def dask_config() -> Iterator[None]:
     calls can deadlock with the garbage collector (python/cpython#106883; see
     hullscan.fleet.executors). Set before the cluster starts, so its worker processes get it."""
     import dask
+    import distributed  # its defaults are in the config before the override (and after it)
 
+    assert distributed.__version__
     with dask.config.set({"distributed.worker.profile.enabled": False}):
         yield
 

@@ -4,7 +4,8 @@ in CPU-only batches an executor runs, never touching a registry.
 The store is split into digest-ordered batches (keyset pagination); each batch is one work unit
 (:func:`rematch_batch`, plain arguments: the store URL, the index file, its generation, the
 digests) that reads the batch's compact queries and last findings, matches them
-(:class:`hullscan.store.Matcher`, one per thread; the index is loaded once per process) and stores
+(:class:`hullscan.store.Matcher`: one per process, shared by its threads, so a query many
+images share is matched once; the index is loaded once per process) and stores
 the new findings, returning one :class:`hullscan.store.Delta` per image: the same deltas as
 ``hullscan rescan``, which runs the same code on one thread.
 """
@@ -31,7 +32,6 @@ from hullscan.store.matching import rematch as rematch_rows
 #: Loaded indexes by (path, generation): an index file rewritten in place is a new generation.
 _INDEXES: dict[tuple[str, str], _core.AdvisoryIndex] = {}
 _INDEX_LOCK = threading.Lock()
-_LOCAL = threading.local()
 
 
 def index_file(
@@ -57,18 +57,40 @@ def _index(path: str, generation: str) -> _core.AdvisoryIndex:
         index = _INDEXES.get((path, generation))
         if index is None:
             index, _ = load_index(path, offline=True, cache_dir=None)
+            for k in [k for k in _INDEXES if k[1] != generation]:
+                del _INDEXES[k]  # a long-lived worker keeps the current generation only
             _INDEXES[(path, generation)] = index
         return index
 
 
+class _SharedMatcher(Matcher):
+    """A matcher the threads of a process share: each distinct query is matched once per
+    process, not once per thread (``prepare`` under a lock; reads need none)."""
+
+    def __init__(self, index: _core.AdvisoryIndex, generation: str) -> None:
+        super().__init__(index, generation)
+        self._lock = threading.Lock()
+
+    def prepare(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            super().prepare(keys)
+
+
+_MATCHERS: dict[tuple[str, str], _SharedMatcher] = {}
+
+
 def _matcher(path: str, generation: str) -> Matcher:
-    """This thread's matcher (a matcher remembers each query's result; threads do not share one)."""
-    m: Matcher | None = getattr(_LOCAL, "matcher", None)
+    """This process's matcher for the index at ``path`` of ``generation``."""
     key = (path, generation)
-    if m is None or getattr(_LOCAL, "key", None) != key:
-        m = Matcher(_index(path, generation), generation)
-        _LOCAL.matcher = m
-        _LOCAL.key = key
+    with _INDEX_LOCK:
+        m = _MATCHERS.get(key)
+    if m is None:
+        m = _SharedMatcher(_index(path, generation), generation)
+        with _INDEX_LOCK:
+            # The last generation only: a long-lived worker does not keep every old one.
+            for k in [k for k in _MATCHERS if k[0] == path or k[1] != generation]:
+                del _MATCHERS[k]
+            m = _MATCHERS.setdefault(key, m)
     return m
 
 
