@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from imagebuild import debootstrap, docker_archive, extract_rootfs, oci_archive, oci_from_rootfs, run
-from registry_servers import Moto
+from registry_servers import Moto, Postgres
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HULLSCAN_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
@@ -39,6 +39,21 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
     """One ``moto_server`` on 127.0.0.1 for the session (ECR: tokens, repositories, images)."""
     require_tool("moto_server")
     server = Moto.start(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+BINDIR = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A private PostgreSQL cluster (Debian's postgresql binaries) on 127.0.0.1 for the session."""
+    if not (BINDIR / "initdb").is_file():
+        pytest.fail(f"PostgreSQL is not installed ({BINDIR}; scripts/install-deps installs it)")
+    server = Postgres(BINDIR)
     try:
         yield server
     finally:

@@ -503,3 +503,42 @@ def test_monitor_stops_cleanly_on_sigterm(ecr: Ecr, tmp_path: Path, isolated_cac
     assert "SIGTERM, stopping" in err
     assert "Traceback" not in err
     assert lines[-1].startswith("rescanned 1 image(s)")
+
+
+def test_fleet_shard_from_ecr_discovery_then_index(ecr: Ecr, tmp_path: Path) -> None:
+    """Issue 9: ``fleet shard ecr://...`` splits the discovered digests into disjoint shards (as
+    AWS Batch array jobs would), and ``fleet index`` of each shard stores each digest once."""
+    target = f"ecr://{ACCOUNT}/{REGION}/team-a/"
+    team = {f"{HOST}/{p.repository}@{p.digest}" for p in ecr.pushed if p.repository.startswith("team-a/")}
+    shards = []
+    for i in range(2):
+        code, out, err = run_cli("fleet", "shard", target, "--shard", str(i), "--of", "2")
+        assert code == 0, err
+        shards.append(out.split())
+    assert sorted(r for s in shards for r in s) == sorted(team)
+    # Sharded by digest: team-a/app:1.0 and team-a/base:3.20 (one image) land in the same shard.
+    digests = {r.split("@", 1)[1] for r in team}
+    assert len(digests) == 2
+    assert not {r.split("@", 1)[1] for r in shards[0]} & {r.split("@", 1)[1] for r in shards[1]}
+    store = tmp_path / "fleet.db"
+    for s in shards:
+        if not s:
+            continue
+        code, out, err = run_cli(
+            "fleet",
+            "index",
+            *s,
+            "--store",
+            str(store),
+            "--registry-config",
+            str(ecr.settings),
+            "--format",
+            "json",
+        )
+        assert code == 0, err
+        counts = json.loads(out)["counts"]
+        # Two refs of one digest run concurrently may both index it; the store keeps one row.
+        assert counts["indexed"] >= len({r.split("@", 1)[1] for r in s})
+        assert counts["indexed"] + counts["stored"] == len(s)
+    with InventoryStore(store) as st:
+        assert sorted(i.digest for i in st.images()) == sorted(digests)

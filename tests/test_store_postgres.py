@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -18,19 +17,6 @@ from conftest import DATA
 from hullscan import db as advisory_db
 from hullscan.store import ImageRecord, InventoryStore, compact_queries, rescan
 from registry_servers import Postgres
-
-BINDIR = Path("/usr/lib/postgresql/15/bin")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    if not (BINDIR / "initdb").is_file():
-        pytest.fail(f"PostgreSQL is not installed ({BINDIR}; scripts/install-deps installs it)")
-    server = Postgres(BINDIR)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hullscan import __version__, cli_policy, cli_registry, cli_scan, cli_store
+from hullscan import __version__, cli_fleet, cli_policy, cli_registry, cli_scan, cli_store
 from hullscan.errors import DatabaseNotFoundError, HullscanError, SourceError
 from hullscan.inventory import inventory
 from hullscan.model import Inventory
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_scan.add_parser(sub)
     cli_policy.add_vex_parser(sub)
     cli_store.add_parsers(sub)
+    cli_fleet.add_parsers(sub)
     return p
 
 
@@ -328,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_policy.run_vex(args, _oneline)
         if args.command in cli_store.COMMANDS:
             return cli_store.run(args, _oneline)
+        if args.command == cli_fleet.COMMAND:
+            return cli_fleet.run(args, _oneline)
         if args.command == "inventory":
             result = inventory(
                 args.source,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,16 +15,18 @@ from hullscan import _core, sources
 from hullscan.cache import LayerCache, ensure_dir
 from hullscan.cache import cache_dir as resolve_cache_dir
 from hullscan.checks import check_config, file_secrets, redact
-from hullscan.errors import LimitExceededError, SourceError
+from hullscan.errors import CacheError, LimitExceededError, SourceError
 from hullscan.model import Distro, Inventory, Layer, Package
 from hullscan.sources.blobs import BlobStore
-from hullscan.sources.image import LayerSpec
+from hullscan.sources.image import LayerSpec, ResolvedImage
 from hullscan.sources.registry import RegistrySource
 from hullscan.sources.registry_config import RegistryConfig
 
 #: Most packages all layers of one image may list in sum (a layer that rewrites the dpkg database
 #: lists every package again). Each costs about 1-5 KB on the way to the inventory.
 MAX_IMAGE_PACKAGES = 1_000_000
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def _scan(spec: LayerSpec, secrets: bool) -> _core.LayerResult:
@@ -75,11 +80,32 @@ def inventory(
         inv = _assemble(str(spec), spec.kind, [result], [layer], [], None, None, None, [])
         return replace(inv, config_findings=file_secrets([result], inv.layers))
     root = resolve_cache_dir(cache_dir)
-    cache = LayerCache(root, secrets=secrets) if use_cache else None
     store = _open(spec, root, registries, progress)
     try:
         spec = sources.settle(spec, store)
         image = sources.resolve(spec, store, platform)
+        return from_resolved(spec, store, image, root if use_cache else None, secrets=secrets)
+    finally:
+        store.close()
+
+
+def from_resolved(
+    spec: sources.SourceSpec,
+    store: BlobStore,
+    image: ResolvedImage,
+    cache_root: Path | None,
+    *,
+    secrets: bool = False,
+    lock_layers: bool = False,
+) -> Inventory:
+    """The inventory of an image already resolved from ``store`` (the caller closes the store).
+    ``cache_root``: the cache directory whose layer cache is read and written (None: none).
+    ``lock_layers``: several processes or threads share the cache (``hullscan.fleet``): each layer
+    missing from it is fetched and analysed under a file lock named by its diff_id in
+    ``<cache>/locks/``, and looked up again once the lock is held, so a layer shared by images
+    that workers inventory at the same time is fetched and analysed once."""
+    cache = LayerCache(cache_root, secrets=secrets) if cache_root is not None else None
+    with contextlib.ExitStack() as held:
         # A blob listed again (the empty layer often is) is read once and its result held once.
         found: dict[tuple[object, ...], tuple[_core.LayerResult, bool]] = {}
         todo: dict[tuple[object, ...], LayerSpec] = {}
@@ -92,6 +118,16 @@ def inventory(
                 found[key] = (cached, True)
             else:
                 todo[key] = ls
+        if lock_layers and cache is not None and cache_root is not None and todo:
+            # Locks are taken in diff_id order, so two workers never wait on each other in a cycle.
+            locks = ensure_dir(cache_root / "locks")
+            for diff_id in sorted({ls.diff_id for ls in todo.values() if _DIGEST.fullmatch(ls.diff_id)}):
+                held.enter_context(_layer_lock(locks / diff_id.split(":", 1)[1]))
+            for key, ls in list(todo.items()):
+                cached = cache.get(ls.diff_id)
+                if cached is not None:
+                    found[key] = (cached, True)
+                    del todo[key]
         # Layers not in the cache: a registry downloads them concurrently and hands each over as it
         # arrives; local stores have them already.
         fetch = store.fetch if isinstance(store, RegistrySource) else iter
@@ -102,32 +138,30 @@ def inventory(
                 if problem is not None:
                     image.warnings.append(problem)
             found[_key(ls)] = (result, False)
-        results: list[_core.LayerResult] = []
-        layers: list[Layer] = []
-        total_packages = 0
-        for ls in image.layers:
-            result, from_cache = found[_key(ls)]
-            total_packages += result.package_count
-            if total_packages > MAX_IMAGE_PACKAGES:
-                raise LimitExceededError(
-                    f"the image's layers list more than {MAX_IMAGE_PACKAGES} packages in all"
-                )
-            results.append(result)
-            layers.append(
-                Layer(
-                    index=ls.index,
-                    digest=ls.digest or result.digest,
-                    diff_id=ls.diff_id,
-                    media_type=ls.media_type,
-                    size=ls.size or result.compressed_size,
-                    compression=result.compression,
-                    uncompressed_size=result.uncompressed_size,
-                    cached=from_cache,
-                    created_by=redact(ls.created_by) if ls.created_by is not None else None,
-                )
+    results: list[_core.LayerResult] = []
+    layers: list[Layer] = []
+    total_packages = 0
+    for ls in image.layers:
+        result, from_cache = found[_key(ls)]
+        total_packages += result.package_count
+        if total_packages > MAX_IMAGE_PACKAGES:
+            raise LimitExceededError(
+                f"the image's layers list more than {MAX_IMAGE_PACKAGES} packages in all"
             )
-    finally:
-        store.close()
+        results.append(result)
+        layers.append(
+            Layer(
+                index=ls.index,
+                digest=ls.digest or result.digest,
+                diff_id=ls.diff_id,
+                media_type=ls.media_type,
+                size=ls.size or result.compressed_size,
+                compression=result.compression,
+                uncompressed_size=result.uncompressed_size,
+                cached=from_cache,
+                created_by=redact(ls.created_by) if ls.created_by is not None else None,
+            )
+        )
     image_config, config_findings = check_config(image.config) if image.config is not None else (None, ())
     inv = _assemble(
         str(spec),
@@ -143,6 +177,23 @@ def inventory(
     return replace(
         inv, config=image_config, config_findings=config_findings + file_secrets(results, inv.layers)
     )
+
+
+@contextlib.contextmanager
+def _layer_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (released when the process dies, so a killed worker
+    never leaves a layer locked)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise CacheError(f"cannot create the layer lock {path}: {e.strerror}") from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _key(ls: LayerSpec) -> tuple[object, ...]:
@@ -228,4 +279,4 @@ def _assemble(
     )
 
 
-__all__ = ["inventory"]
+__all__ = ["from_resolved", "inventory"]

@@ -140,21 +140,35 @@ class _CutError(Exception):
     """A body ended before its length."""
 
 
+#: TLS contexts by (CA file, its size and mtime, insecure), shared by every transport of the process.
+_CONTEXTS: dict[tuple[str | None, tuple[int, int] | None, bool], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
 class Transport:
     """Keep-alive ``http.client`` connections, one per thread and (scheme, host, TLS settings)."""
 
     def __init__(self, options: ClientOptions) -> None:
         self.options = options
         self._local = threading.local()
-        self._contexts: dict[tuple[str | None, bool], ssl.SSLContext] = {}
         self._lock = threading.Lock()
         #: Every connection opened, by any thread, so that close() reaches them all.
         self._opened: list[http.client.HTTPConnection] = []
 
     def context(self, ca_file: Path | None, insecure: bool) -> ssl.SSLContext:
-        key = (str(ca_file) if ca_file else None, insecure)
-        with self._lock:
-            ctx = self._contexts.get(key)
+        """The TLS context for these settings, made once per process: loading the system CA
+        store costs ~50 ms, which a fleet of small images would otherwise pay per image. A CA file
+        is keyed by its path, size and mtime, so an edited one is loaded again."""
+        stamp: tuple[int, int] | None = None
+        if ca_file is not None:
+            try:
+                st = ca_file.stat()
+                stamp = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                stamp = None
+        key = (str(ca_file) if ca_file else None, stamp, insecure)
+        with _CONTEXTS_LOCK:
+            ctx = _CONTEXTS.get(key)
             if ctx is None:
                 ctx = ssl.create_default_context()
                 if ca_file is not None:
@@ -165,7 +179,7 @@ class Transport:
                 if insecure:
                     ctx.check_hostname = False
                     ctx.verify_mode = ssl.CERT_NONE
-                self._contexts[key] = ctx
+                _CONTEXTS[key] = ctx
             return ctx
 
     def _pool(self) -> dict[tuple[str, str, int], http.client.HTTPConnection]:

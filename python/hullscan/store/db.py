@@ -49,6 +49,8 @@ from hullscan.store.compact import CompactQueries, compact_queries
 SCHEMA_VERSION = 1
 DEFAULT_FILE = "inventories.db"
 ZSTD_LEVEL = 3
+#: The PostgreSQL advisory lock key held while a store creates its tables.
+_SETUP_LOCK = 0x68756C6C73636E  # 'hullscn'
 
 # zstd contexts are not thread-safe: one pair per thread.
 _LOCAL = threading.local()
@@ -311,6 +313,10 @@ class InventoryStore:
         sa = self._sa
         try:
             with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # Workers opening a new database at once would race to create the tables
+                    # (CREATE TABLE is not idempotent under concurrency): one at a time.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SETUP_LOCK})
                 self._md.create_all(conn, checkfirst=True)
                 ins = self._insert(self.t_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
                 conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]))
@@ -560,6 +566,26 @@ class InventoryStore:
         except self._sa.exc.SQLAlchemyError as e:
             raise self._fail("reading findings", e) from e
         return [] if data is None else unpack_findings(data)
+
+    def digest_batches(self, batch_size: int = 2000) -> Iterator[list[str]]:
+        """Every stored digest, ``batch_size`` at a time in digest order (keyset pagination): how
+        fleet rematches split the store into units."""
+        if batch_size < 1:
+            raise StoreError("batch_size must be at least 1")
+        sa, i = self._sa, self.t_images
+        last = ""
+        while True:
+            stmt = sa.select(i.c.digest).where(i.c.digest > last).order_by(i.c.digest).limit(batch_size)
+            try:
+                with self.engine.connect() as conn:
+                    rows = list(conn.execute(stmt).scalars())
+            except sa.exc.SQLAlchemyError as e:
+                raise self._fail("listing digests", e) from e
+            if rows:
+                yield rows
+                last = rows[-1]
+            if len(rows) < batch_size:
+                return
 
     def match_batches(
         self, batch_size: int = 2000, *, digests: Sequence[str] | None = None
