@@ -268,6 +268,21 @@ def test_huge_sbom_is_refused_before_reading(tmp_path: Path) -> None:
         hullscan.inventory(f"sbom:{path}")
 
 
+def cli_findings(source: str) -> list[tuple[str, str, str]]:
+    """``hullscan scan SOURCE --offline --format json`` in a process: (id, package, purl), sorted."""
+    r = subprocess.run(
+        [sys.executable, "-m", "hullscan.cli", "scan", source, "--offline", "--format", "json"],
+        env=dict(os.environ, PYTHONPATH=str(REPO / "python")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    return sorted(
+        (f["id"], f["package"]["name"], f["package"]["purl"]) for f in json.loads(r.stdout)["findings"]
+    )
+
+
 @pytest.mark.usefixtures("alpine_db")
 def test_cli_scan_sbom_same_findings(tmp_path: Path) -> None:
     """``hullscan sbom`` then ``hullscan scan sbom:FILE``: the JSON findings of the image and of its
@@ -284,22 +299,9 @@ def test_cli_scan_sbom_same_findings(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
 
-    def findings(source: str) -> list[tuple[str, str, str]]:
-        r = subprocess.run(
-            [*cmd, "scan", source, "--offline", "--format", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert r.returncode == 0, r.stderr
-        return sorted(
-            (f["id"], f["package"]["name"], f["package"]["purl"]) for f in json.loads(r.stdout)["findings"]
-        )
-
-    image = findings(str(ALPINE))
+    image = cli_findings(str(ALPINE))
     assert image
-    assert findings(f"sbom:{out}") == image
+    assert cli_findings(f"sbom:{out}") == image
 
 
 def test_cli_sbom_then_scan(tmp_path: Path) -> None:

@@ -562,21 +562,7 @@ def test_cli_new_formats_then_scan(tmp_path: Path) -> None:
     sbom:FILE``: the image's findings."""
     cmd = [sys.executable, "-m", "hullscan.cli"]
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
-
-    def findings(source: str) -> list[tuple[str, str, str]]:
-        r = subprocess.run(
-            [*cmd, "scan", source, "--offline", "--format", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert r.returncode == 0, r.stderr
-        return sorted(
-            (f["id"], f["package"]["name"], f["package"]["purl"]) for f in json.loads(r.stdout)["findings"]
-        )
-
-    image = findings(str(ALPINE))
+    image = test_sbom.cli_findings(str(ALPINE))
     assert image
     assert set(FORMATS) == {"cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag-value"}
     for fmt, extra in (("cyclonedx-xml", ["--spec-version", "1.5"]), ("spdx-tag-value", [])):
@@ -589,7 +575,7 @@ def test_cli_new_formats_then_scan(tmp_path: Path) -> None:
             check=False,
         )
         assert r.returncode == 0, r.stderr
-        assert findings(f"sbom:{out}") == image
+        assert test_sbom.cli_findings(f"sbom:{out}") == image
     bad = tmp_path / "laughs.xml"
     bad.write_text(LAUGHS)
     r = subprocess.run(
